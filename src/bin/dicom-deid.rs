@@ -1,0 +1,434 @@
+//! The native command-line front end over the dicom-deid core.
+
+use clap::{Args, Parser, Subcommand};
+use dicom_deid::{Deidentifier, ErrorKind, Policy};
+use std::collections::HashSet;
+use std::fs;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "dicom-deid", version, about = "De-identify DICOM files (PS3.15 Annex E) on this machine.")]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check de-identified files against their originals: no harvested PHI, no removed element.
+    Verify(VerifyArgs),
+    /// Print the default policy, or import the seed algorithm's configuration as a policy.
+    Policy(PolicyArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Files or folders (searched recursively).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output folder; outputs mirror the input paths.
+    #[arg(long, short, required = true)]
+    out: Option<PathBuf>,
+    /// Output layout: "mirror" (default) or "patient/study/series" (pseudonymous names).
+    #[arg(long, default_value = "mirror")]
+    layout: String,
+    /// Policy JSON (see README); default: the built-in policy.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Secret key file: read if it exists, else created with a random secret. Same secret,
+    /// same pseudonyms, UIDs and date offsets across runs.
+    #[arg(long)]
+    secret_file: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Write a JSON line per file: each element changed, with rule and action.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Include original and new values in the report (they are PHI).
+    #[arg(long)]
+    report_values: bool,
+    /// Write uid_mapping.csv and patient_id_mapping.csv (id_old,id_new) to this folder.
+    #[arg(long)]
+    mappings: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The original file or folder.
+    #[arg(long)]
+    original: PathBuf,
+    /// The de-identified file or folder (same relative paths).
+    #[arg(long)]
+    deidentified: PathBuf,
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PolicyArgs {
+    /// The seed algorithm's profile CSV (base_anonymization_profile.csv).
+    #[arg(long, requires = "seed_rules")]
+    seed_profile: Option<PathBuf>,
+    /// The seed algorithm's rules JSON (custom_rules.json).
+    #[arg(long, requires = "seed_profile")]
+    seed_rules: Option<PathBuf>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Some(Command::Verify(v)) => verify(v),
+        Some(Command::Policy(p)) => policy(p),
+        None => run(cli.run),
+    };
+    std::process::exit(code);
+}
+
+fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("dicom-deid: {msg}");
+    2
+}
+
+fn load_policy(config: &Option<PathBuf>) -> Result<Policy, String> {
+    match config {
+        None => Ok(Policy::default()),
+        Some(p) => {
+            let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Policy::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))
+        }
+    }
+}
+
+fn policy(p: PolicyArgs) -> i32 {
+    let policy = match (p.seed_profile, p.seed_rules) {
+        (Some(csv), Some(rules)) => {
+            let read = |f: &Path| fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()));
+            match read(&csv).and_then(|c| read(&rules).map(|r| (c, r))) {
+                Ok((c, r)) => match dicom_deid::policy::seed::import(&c, &r) {
+                    Ok(p) => p,
+                    Err(e) => return fail(e),
+                },
+                Err(e) => return fail(e),
+            }
+        }
+        _ => Policy::default(),
+    };
+    println!("{}", policy.to_json());
+    0
+}
+
+/// The key material: from the secret file, or a new random secret saved there.
+fn load_secret(path: &Option<PathBuf>) -> Result<Option<Vec<u8>>, String> {
+    let Some(path) = path else { return Ok(None) };
+    if path.exists() {
+        let s = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let trimmed: Vec<u8> = String::from_utf8_lossy(&s).trim().as_bytes().to_vec();
+        if trimmed.is_empty() {
+            return Err(format!("{}: the secret file is empty", path.display()));
+        }
+        return Ok(Some(trimmed));
+    }
+    let hex = dicom_deid::secret::random_material_hex().map_err(|e| e.to_string())?;
+    write_private(path, hex.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("dicom-deid: new secret saved to {} (keep it private; reuse it for consistent results)", path.display());
+    Ok(Some(hex.into_bytes()))
+}
+
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(data)
+}
+
+/// Every file under the inputs, with the relative path its output mirrors.
+fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, String> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let meta = fs::metadata(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        if meta.is_dir() {
+            let mut stack = vec![input.clone()];
+            while let Some(dir) = stack.pop() {
+                let mut entries: Vec<_> = fs::read_dir(&dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .collect();
+                entries.sort();
+                for p in entries {
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.is_file() {
+                        let rel = p.strip_prefix(input).unwrap_or(&p).to_path_buf();
+                        files.push((p, rel));
+                    }
+                }
+            }
+        } else {
+            let name = input.file_name().map(PathBuf::from).unwrap_or_else(|| input.clone());
+            files.push((input.clone(), name));
+        }
+    }
+    Ok(files)
+}
+
+/// Write through a temporary file and a rename, so no partial output is ever visible.
+fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    let res = fs::write(&tmp, data).and_then(|_| fs::rename(&tmp, path));
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
+
+struct Progress {
+    on: bool,
+    total: usize,
+    done: AtomicUsize,
+    failed: AtomicUsize,
+    label: &'static str,
+}
+
+impl Progress {
+    fn tick(&self, failed: bool) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.on && (done == self.total || done % 8 == 0) {
+            let width = 30;
+            let filled = width * done / self.total.max(1);
+            eprint!(
+                "\r{} [{}{}] {done}/{} files, {} failed ",
+                self.label,
+                "=".repeat(filled),
+                " ".repeat(width - filled),
+                self.total,
+                self.failed.load(Ordering::Relaxed)
+            );
+            if done == self.total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+/// Run `work` over the items on `jobs` threads.
+fn parallel<T: Sync>(items: &[T], jobs: usize, work: impl Fn(usize, &T) + Sync) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                work(i, item);
+            });
+        }
+    });
+}
+
+enum Outcome {
+    Done { out_rel: PathBuf, report: dicom_deid::FileReport },
+    Skipped(String),
+    Failed(String),
+}
+
+fn run(args: RunArgs) -> i32 {
+    let out_dir = args.out.clone().expect("clap requires --out");
+    if args.layout != "mirror" && args.layout != "patient/study/series" {
+        return fail(format!("--layout must be 'mirror' or 'patient/study/series', not '{}'", args.layout));
+    }
+    let policy = match load_policy(&args.config) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let secret = match load_secret(&args.secret_file) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let files = match collect_inputs(&args.inputs) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let deid = match Deidentifier::new(policy, secret.as_deref()) {
+        Ok(d) => d.record_mappings(args.mappings.is_some()).report_values(args.report_values),
+        Err(e) => return fail(e),
+    };
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let started = Instant::now();
+
+    // Pass 1: harvest every file's identifying values into its patient's vocabulary.
+    let harvest = Progress { on: show, total: files.len(), done: 0.into(), failed: 0.into(), label: "harvest" };
+    parallel(&files, jobs, |_, (path, _)| {
+        let ok = fs::read(path).map(|b| deid.harvest(&b).is_ok()).unwrap_or(false);
+        harvest.tick(!ok);
+    });
+
+    // Pass 2: de-identify, verify, write.
+    let progress = Progress { on: show, total: files.len(), done: 0.into(), failed: 0.into(), label: "de-identify" };
+    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..files.len()).map(|_| None).collect());
+    let used_paths: Mutex<HashSet<PathBuf>> = Mutex::new(HashSet::new());
+    parallel(&files, jobs, |i, (path, rel)| {
+        let outcome = process_one(&deid, path, rel, &out_dir, &args.layout, &used_paths);
+        progress.tick(matches!(outcome, Outcome::Failed(_)));
+        outcomes.lock().unwrap()[i] = Some(outcome);
+    });
+    let outcomes: Vec<Outcome> = outcomes.into_inner().unwrap().into_iter().map(|o| o.expect("every file processed")).collect();
+
+    let (mut ok, mut skipped, mut failed) = (0, 0, 0);
+    let mut report_lines = Vec::new();
+    for ((_, rel), outcome) in files.iter().zip(&outcomes) {
+        let line = match outcome {
+            Outcome::Done { out_rel, report } => {
+                ok += 1;
+                serde_json::json!({"file": rel, "status": "ok", "output": out_rel, "report": report})
+            }
+            Outcome::Skipped(why) => {
+                skipped += 1;
+                eprintln!("dicom-deid: skipped {}: {why}", rel.display());
+                serde_json::json!({"file": rel, "status": "skipped", "reason": why})
+            }
+            Outcome::Failed(why) => {
+                failed += 1;
+                eprintln!("dicom-deid: FAILED {}: {why} (no output written)", rel.display());
+                serde_json::json!({"file": rel, "status": "failed", "reason": why})
+            }
+        };
+        report_lines.push(line.to_string());
+    }
+    if let Some(report) = &args.report {
+        let text = report_lines.join("\n") + "\n";
+        if let Err(e) = write_atomic(report, text.as_bytes()) {
+            return fail(format!("{}: {e}", report.display()));
+        }
+    }
+    if let Some(dir) = &args.mappings {
+        if let Err(e) = write_mappings(&deid, dir) {
+            return fail(format!("{}: {e}", dir.display()));
+        }
+        eprintln!("dicom-deid: mapping tables written to {} (they re-identify: keep them private)", dir.display());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "dicom-deid: {ok} de-identified, {skipped} skipped (not DICOM), {failed} failed, in {secs:.1} s ({:.0} files/s)",
+        files.len() as f64 / secs.max(1e-9)
+    );
+    if failed > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+fn process_one(deid: &Deidentifier, path: &Path, rel: &Path, out_dir: &Path, layout: &str, used: &Mutex<HashSet<PathBuf>>) -> Outcome {
+    let input = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
+    };
+    let output = match deid.deidentify(&input) {
+        Ok(o) => o,
+        Err(e) if e.kind == ErrorKind::NotDicom => return Outcome::Skipped(e.message),
+        Err(e) => return Outcome::Failed(e.message),
+    };
+    let out_rel = if layout == "mirror" {
+        rel.to_path_buf()
+    } else {
+        let r = &output.report;
+        PathBuf::from(&r.patient).join(&r.study_instance_uid).join(&r.series_instance_uid).join(format!("{}.dcm", r.sop_instance_uid))
+    };
+    if !used.lock().unwrap().insert(out_rel.clone()) {
+        return Outcome::Failed(format!("output path {} is already used by another input", out_rel.display()));
+    }
+    match write_atomic(&out_dir.join(&out_rel), &output.bytes) {
+        Ok(()) => Outcome::Done { out_rel, report: output.report },
+        Err(e) => Outcome::Failed(format!("cannot write {}: {e}", out_rel.display())),
+    }
+}
+
+fn write_mappings(deid: &Deidentifier, dir: &Path) -> std::io::Result<()> {
+    let m = deid.mappings().unwrap_or_default();
+    let csv = |rows: &std::collections::BTreeMap<String, String>| {
+        let mut s = String::from("id_old,id_new\n");
+        for (a, b) in rows {
+            s.push_str(&format!("{},{}\n", csv_field(a), csv_field(b)));
+        }
+        s
+    };
+    write_atomic(&dir.join("uid_mapping.csv"), csv(&m.uids).as_bytes())?;
+    write_atomic(&dir.join("patient_id_mapping.csv"), csv(&m.patient_ids).as_bytes())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn verify(v: VerifyArgs) -> i32 {
+    let policy = match load_policy(&v.config) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let deid = match Deidentifier::new(policy, None) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let originals = match collect_inputs(std::slice::from_ref(&v.original)) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    for (path, _) in &originals {
+        if let Ok(b) = fs::read(path) {
+            let _ = deid.harvest(&b);
+        }
+    }
+    let single = v.deidentified.is_file();
+    let (mut ok, mut bad) = (0, 0);
+    for (path, rel) in &originals {
+        let out = if single { v.deidentified.clone() } else { v.deidentified.join(rel) };
+        let result = fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|a| fs::read(&out).map(|b| (a, b)).map_err(|e| format!("{}: {e}", out.display())))
+            .and_then(|(a, b)| deid.verify_pair(&a, &b).map_err(|e| e.message));
+        match result {
+            Ok(_) => ok += 1,
+            Err(e) if e.contains("not a DICOM file") => {}
+            Err(e) => {
+                bad += 1;
+                eprintln!("dicom-deid: verify FAILED {}: {e}", rel.display());
+            }
+        }
+    }
+    eprintln!("dicom-deid: verify: {ok} passed, {bad} failed");
+    if bad > 0 {
+        1
+    } else {
+        0
+    }
+}

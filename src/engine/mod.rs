@@ -1,0 +1,227 @@
+//! The de-identification engine: parse, harvest the sensitive vocabulary, decide and apply
+//! an action per element, add the markers, write, and verify independently.
+
+mod apply;
+pub(crate) mod classify;
+mod harvest;
+pub(crate) mod io;
+mod markers;
+
+use crate::actions::dates::Offset;
+use crate::actions::pseudonym::pseudonym;
+use crate::error::{Error, Result};
+use crate::policy::selector::Selector;
+use crate::policy::{safe_private, Override, Policy};
+use crate::report::FileReport;
+use crate::secret::Secret;
+use crate::text::{Detectors, Vocabulary};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+pub use harvest::PatientKey;
+
+/// What `deidentify` returns for one input.
+#[derive(Debug)]
+pub struct Output {
+    /// The de-identified DICOM file (preamble, meta group, data set).
+    pub bytes: Vec<u8>,
+    pub report: FileReport,
+}
+
+/// Old -> new identifiers seen so far, for the mapping tables (kept only when asked).
+#[derive(Debug, Default, Clone)]
+pub struct Mappings {
+    pub uids: BTreeMap<String, String>,
+    pub patient_ids: BTreeMap<String, String>,
+}
+
+/// Built once from a policy and a secret, then used for any number of files, from any
+/// number of threads. Files of the same patient share one vocabulary, one date offset
+/// and one pseudonym.
+pub struct Deidentifier {
+    pub(crate) policy: Policy,
+    pub(crate) enabled: [bool; 10],
+    pub(crate) secret: Secret,
+    pub(crate) detectors: Detectors,
+    pub(crate) overrides: Vec<(Selector, Override)>,
+    pub(crate) harvest_selectors: Vec<Selector>,
+    pub(crate) safe_private: HashSet<(String, u16, u8)>,
+    /// Harvested vocabulary per patient (PHI: held in memory only, never logged).
+    patients: RwLock<HashMap<String, Arc<Vocabulary>>>,
+    mappings: Option<Mutex<Mappings>>,
+    /// Put original and new values in the report (off by default: reports carry no PHI).
+    pub(crate) report_values: bool,
+    /// Words dicom-deid itself writes (pseudonym text, dummies, markers), lower-case: an
+    /// input value equal to one of them is not harvested, or every output would "leak" it.
+    pub(crate) own_words: HashSet<String>,
+}
+
+/// Every word of the text this policy writes into outputs.
+fn own_words(policy: &Policy) -> HashSet<String> {
+    let mut texts: Vec<String> = vec![policy.pseudonyms.patient_name.clone(), policy.pseudonyms.patient_id.clone(), policy.free_text.replacement.clone()];
+    texts.extend(policy.dummy_values.values().cloned());
+    texts.extend(["AE", "CS", "LO", "PN", "SH", "DA", "TM", "DT", "AS"].iter().filter_map(|vr| crate::actions::dummy::builtin(vr)).map(String::from));
+    texts.extend(markers::method_codes(&policy.options).iter().map(|(_, m)| m.to_string()));
+    texts.extend(["YES", "DCM", "MODIFIED", "UNMODIFIED", "REMOVED", "dicom-deid"].map(String::from));
+    texts
+        .iter()
+        .flat_map(|t| t.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).collect::<Vec<_>>())
+        .filter(|w| !w.is_empty() && w != "hash")
+        .collect()
+}
+
+impl Deidentifier {
+    /// `secret`: key material (a passphrase or the contents of a key file); `None` draws a
+    /// random one, so mappings are consistent within this run only.
+    pub fn new(policy: Policy, secret: Option<&[u8]>) -> Result<Deidentifier> {
+        policy.validate()?;
+        let secret = match secret {
+            Some(s) => Secret::from_bytes(s)?,
+            None => Secret::random()?,
+        };
+        let detectors = Detectors::new(&policy.text).map_err(|e| Error::policy(format!("text: {e}")))?;
+        let overrides = policy
+            .overrides
+            .iter()
+            .map(|o| Ok((Selector::parse(&o.select).map_err(Error::policy)?, o.clone())))
+            .collect::<Result<Vec<_>>>()?;
+        let harvest_selectors =
+            policy.harvest.iter().map(|h| Selector::parse(h).map_err(Error::policy)).collect::<Result<Vec<_>>>()?;
+        let safe_private = policy
+            .private
+            .safe
+            .iter()
+            .map(|s| safe_private::parse_entry(s).map_err(Error::policy))
+            .collect::<Result<HashSet<_>>>()?;
+        let own_words = own_words(&policy);
+        Ok(Deidentifier {
+            own_words,
+            enabled: policy.options.enabled(),
+            policy,
+            secret,
+            detectors,
+            overrides,
+            harvest_selectors,
+            safe_private,
+            patients: RwLock::new(HashMap::new()),
+            mappings: None,
+            report_values: false,
+        })
+    }
+
+    /// Record old -> new UIDs and patient IDs for `mappings()` (off by default: the
+    /// tables re-identify, so they exist only when the user asks for them).
+    pub fn record_mappings(mut self, on: bool) -> Self {
+        self.mappings = on.then(|| Mutex::new(Mappings::default()));
+        self
+    }
+
+    /// Include original and new values in the report (they are PHI: only on request).
+    pub fn report_values(mut self, on: bool) -> Self {
+        self.report_values = on;
+        self
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The secret as hex, so a front end can save it and reuse it in a later run.
+    pub fn secret_hex(&self) -> String {
+        self.secret.to_hex()
+    }
+
+    pub fn mappings(&self) -> Option<Mappings> {
+        self.mappings.as_ref().map(|m| m.lock().expect("mappings lock").clone())
+    }
+
+    /// First pass over a batch: add this file's identifying values to its patient's
+    /// vocabulary, so that free text in any file of the patient is checked against all of
+    /// them. Reads the header only.
+    pub fn harvest(&self, input: &[u8]) -> Result<()> {
+        let obj = io::parse(input, true)?;
+        let key = harvest::patient_key(&obj);
+        let vocab = self.harvest_object(&obj);
+        self.merge_patient_vocabulary(&key, vocab);
+        Ok(())
+    }
+
+    fn merge_patient_vocabulary(&self, key: &PatientKey, vocab: Vocabulary) -> Arc<Vocabulary> {
+        let mut patients = self.patients.write().expect("vocabulary lock");
+        let entry = patients.entry(key.0.clone()).or_default();
+        let mut merged = (**entry).clone();
+        merged.merge(&vocab);
+        *entry = Arc::new(merged);
+        entry.clone()
+    }
+
+    /// The per-patient date offset, keyed by the secret (same patient, same offset).
+    pub(crate) fn offset_for(&self, key: &PatientKey) -> Offset {
+        let mac = self.secret.mac("dateshift", key.0.as_bytes());
+        let ds = &self.policy.date_shift;
+        let span = (ds.max_days as i64 - ds.min_days as i64 + 1) as u64;
+        let r = u64::from_be_bytes(mac[..8].try_into().unwrap());
+        let days = ds.min_days as i64 + (r % span) as i64;
+        let seconds = if ds.shift_times {
+            // Never zero, so that no time value stays as it was.
+            1 + (u64::from_be_bytes(mac[8..16].try_into().unwrap()) % 86_399) as i64
+        } else {
+            0
+        };
+        Offset { days, seconds }
+    }
+
+    pub(crate) fn record_uid(&self, old: &str, new: &str) {
+        if let Some(m) = &self.mappings {
+            m.lock().expect("mappings lock").uids.insert(old.to_string(), new.to_string());
+        }
+    }
+
+    /// De-identify one DICOM file. On success the output has passed the independent
+    /// verification; on any failure nothing is returned but the reason.
+    pub fn deidentify(&self, input: &[u8]) -> Result<Output> {
+        let (bytes, mut report, vocab) = self.transform(input)?;
+        report.verification = crate::verify::verify_output(&bytes, &vocab, &report.removed_paths, &self.policy)?;
+        Ok(Output { bytes, report })
+    }
+
+    /// Check a de-identified file against its original: the vocabulary harvested from the
+    /// original (and its patient's other files seen so far) and the elements the policy
+    /// removes. Used by `dicom-deid verify`.
+    pub fn verify_pair(&self, original: &[u8], output: &[u8]) -> Result<crate::report::Verification> {
+        let (_, report, vocab) = self.transform(original)?;
+        crate::verify::verify_output(output, &vocab, &report.removed_paths, &self.policy)
+    }
+
+    /// Everything but the verification: the new bytes, the report and the vocabulary.
+    fn transform(&self, input: &[u8]) -> Result<(Vec<u8>, FileReport, Arc<Vocabulary>)> {
+        let file = io::parse(input, false)?;
+        let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
+        io::check_transfer_syntax(&ts)?;
+        let key = harvest::patient_key(&file);
+        let own = self.harvest_object(&file);
+        let vocab = self.merge_patient_vocabulary(&key, own);
+        let pseudo_id = pseudonym(&self.secret, &self.policy.pseudonyms.patient_id, &key.0).map_err(Error::policy)?;
+        let pseudo_name = pseudonym(&self.secret, &self.policy.pseudonyms.patient_name, &key.0).map_err(Error::policy)?;
+        if let Some(m) = &self.mappings {
+            if let Some(id) = &key.1 {
+                m.lock().expect("mappings lock").patient_ids.insert(id.clone(), pseudo_id.clone());
+            }
+        }
+        let mut run = apply::FileRun::new(self, &vocab, self.offset_for(&key), pseudo_name, pseudo_id);
+        let (meta, obj) = (file.meta().clone(), file.into_inner());
+        let mut obj = run.process_root(obj);
+        markers::add(&mut obj, &self.policy.options, &mut run.report);
+        let uid = |tag: u16| {
+            obj.get(dicom_core::Tag(if tag == 0x0018 { 0x0008 } else { 0x0020 }, tag))
+                .and_then(|e| e.value().to_str().ok())
+                .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+                .unwrap_or_default()
+        };
+        let uids = (uid(0x000D), uid(0x000E), uid(0x0018));
+        let bytes = io::write(obj, &meta, |old| run.map_uid(old))?;
+        let mut report = run.into_report(ts);
+        (report.study_instance_uid, report.series_instance_uid, report.sop_instance_uid) = uids;
+        Ok((bytes, report, vocab))
+    }
+}

@@ -1,0 +1,212 @@
+//! The independent verification pass: re-read the written bytes and check that no
+//! harvested identifying value survives, in any parsed value or in the raw bytes, that
+//! every removed element is gone and that no private element outside the safe list is
+//! left. It shares no matching code with the cleaner, so a bug in one action does not
+//! become a leak. Failure withholds the file.
+
+use crate::engine::io;
+use crate::error::{Error, Result};
+use crate::policy::selector::display_path;
+use crate::policy::Policy;
+use crate::report::Verification;
+use crate::text::{PhiKind, Vocabulary};
+use dicom_core::header::Header;
+use dicom_core::value::Value;
+use dicom_object::mem::InMemDicomObject;
+use std::collections::HashSet;
+use std::io::Read;
+
+const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+const MARKERS: &[&str] = &[
+    "PatientIdentityRemoved",
+    "DeidentificationMethod",
+    "DeidentificationMethodCodeSequence",
+    "LongitudinalTemporalInformationModified",
+];
+
+/// One literal to look for, folded for case-insensitive search.
+struct Needle {
+    text: String,
+    numeric: bool,
+    kind: PhiKind,
+}
+
+fn needles(vocab: &Vocabulary, policy: &Policy) -> Vec<Needle> {
+    let o = &policy.options;
+    vocab
+        .literals()
+        .into_iter()
+        .filter(|(s, kind)| {
+            s.chars().count() >= 3
+                && !(*kind == PhiKind::Date && o.retain_longitudinal_full_dates)
+                && !(*kind == PhiKind::Uid && o.retain_uids)
+        })
+        .map(|(s, kind)| Needle {
+            numeric: s.chars().all(|c| c.is_ascii_digit() || " ./:+-".contains(c)),
+            text: s.to_lowercase(),
+            kind,
+        })
+        .collect()
+}
+
+/// Case-insensitive containment; numbers must not touch other digits (a date is not a
+/// leak inside a fresh 2.25 UID), words must not touch other letters or digits.
+/// `hay` must already be lower-case.
+fn contains(hay: &str, needle: &Needle) -> bool {
+    let mut start = 0;
+    while let Some(i) = hay[start..].find(&needle.text) {
+        let (a, b) = (start + i, start + i + needle.text.len());
+        let before = hay[..a].chars().next_back();
+        let after = hay[b..].chars().next();
+        let touches = |c: Option<char>| c.is_some_and(|c| if needle.numeric { c.is_ascii_digit() } else { c.is_alphanumeric() });
+        if !touches(before) && !touches(after) {
+            return true;
+        }
+        start = a + hay[a..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
+pub fn verify_output(bytes: &[u8], vocab: &Vocabulary, removed: &[String], policy: &Policy) -> Result<Verification> {
+    let file = io::parse(bytes, false).map_err(|e| Error::verification(format!("the output does not parse back: {e}")))?;
+    let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
+    let needles = needles(vocab, policy);
+    let obj = file.into_inner();
+    let mut stats = Verification { vocabulary_entries: needles.len(), ..Default::default() };
+
+    let mut paths = HashSet::new();
+    let mut problems = Vec::new();
+    walk(&obj, &mut Vec::new(), &needles, &mut paths, &mut problems, &mut stats, policy);
+    for r in removed {
+        stats.removed_elements_checked += 1;
+        if paths.contains(r) && !MARKERS.contains(&r.as_str()) {
+            problems.push(format!("removed element {r} is present"));
+        }
+    }
+
+    let raw = header_bytes(bytes, &ts)?;
+    stats.raw_bytes_checked = raw.len();
+    let encodings = [raw_latin1(&raw).to_lowercase(), String::from_utf8_lossy(&raw).to_lowercase()];
+    for n in needles.iter().filter(|n| n.text.chars().count() >= 4) {
+        for enc in &encodings {
+            if raw_contains(enc, n) {
+                problems.push(format!("a harvested {:?} value is present in the raw bytes", n.kind));
+                break;
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(stats)
+    } else {
+        problems.sort();
+        problems.dedup();
+        Err(Error::verification(format!("verification failed, file withheld: {}", problems.join("; "))))
+    }
+}
+
+/// Raw search: like `contains`, but text needles match anywhere (as a byte search would).
+/// `hay` must already be lower-case.
+fn raw_contains(hay: &str, n: &Needle) -> bool {
+    if n.numeric {
+        contains(hay, n)
+    } else {
+        hay.contains(&n.text)
+    }
+}
+
+fn raw_latin1(b: &[u8]) -> String {
+    b.iter().map(|&c| c as char).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    obj: &InMemDicomObject,
+    path: &mut Vec<(u32, usize)>,
+    needles: &[Needle],
+    paths: &mut HashSet<String>,
+    problems: &mut Vec<String>,
+    stats: &mut Verification,
+    policy: &Policy,
+) {
+    for e in obj.iter() {
+        let tag = ((e.tag().group() as u32) << 16) | e.tag().element() as u32;
+        let p = display_path(path, tag);
+        if e.tag().group() % 2 == 1 && e.tag().element() >= 0x1000 && !policy.options.retain_safe_private {
+            problems.push(format!("private element {p} is present without Retain Safe Private"));
+        }
+        match e.value() {
+            Value::Sequence(seq) => {
+                for (i, item) in seq.items().iter().enumerate() {
+                    path.push((tag, i));
+                    walk(item, path, needles, paths, problems, stats, policy);
+                    path.pop();
+                }
+            }
+            Value::Primitive(v) => {
+                let vr = e.vr().to_string();
+                if !matches!(vr, "OB" | "OW" | "OF" | "OD" | "OL" | "OV" | "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
+                    let text = v.to_str().to_lowercase();
+                    stats.values_checked += 1;
+                    if let Some(n) = needles.iter().find(|n| contains(&text, n)) {
+                        problems.push(format!("a harvested {:?} value survives in {p}", n.kind));
+                    }
+                }
+            }
+            Value::PixelSequence(_) => {}
+        }
+        paths.insert(p);
+    }
+}
+
+/// The bytes before Pixel Data (the data set inflated if deflated): preamble, meta group
+/// and every header value, where a leak would be visible to a byte search.
+fn header_bytes(bytes: &[u8], ts: &str) -> Result<Vec<u8>> {
+    let mut data = bytes.to_vec();
+    if ts == DEFLATED {
+        let start = meta_end(bytes).ok_or_else(|| Error::verification("cannot find the end of the meta group"))?;
+        let mut inflated = Vec::new();
+        flate2::read::DeflateDecoder::new(&bytes[start..])
+            .read_to_end(&mut inflated)
+            .map_err(|e| Error::verification(format!("the deflated output does not inflate: {e}")))?;
+        data.truncate(start);
+        data.extend(inflated);
+    }
+    let le = [0xE0, 0x7F, 0x10, 0x00];
+    let be = [0x7F, 0xE0, 0x00, 0x10];
+    let cut = data.windows(4).position(|w| w == le || w == be).unwrap_or(data.len());
+    data.truncate(cut);
+    Ok(data)
+}
+
+/// Offset just past the file meta group (explicit VR little endian, after preamble + DICM).
+fn meta_end(b: &[u8]) -> Option<usize> {
+    let mut pos = 132;
+    while pos + 8 <= b.len() && u16::from_le_bytes([b[pos], b[pos + 1]]) == 0x0002 {
+        let vr = &b[pos + 4..pos + 6];
+        if matches!(vr, b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"UC" | b"UR" | b"OD" | b"OL" | b"OV" | b"SV" | b"UV") {
+            let len = u32::from_le_bytes(b.get(pos + 8..pos + 12)?.try_into().ok()?) as usize;
+            pos += 12 + len;
+        } else {
+            pos += 8 + u16::from_le_bytes([b[pos + 6], b[pos + 7]]) as usize;
+        }
+    }
+    Some(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needle(s: &str) -> Needle {
+        Needle { text: s.to_lowercase(), numeric: s.chars().all(|c| c.is_ascii_digit()), kind: PhiKind::Id }
+    }
+
+    #[test]
+    fn containment_respects_boundaries() {
+        assert!(contains("patient pemberton seen", &needle("Pemberton")));
+        assert!(!contains("pembertonshire", &needle("Pemberton")));
+        assert!(contains("MRN 12345678.", &needle("12345678")));
+        assert!(!contains("2.25.9912345678001", &needle("12345678")));
+        assert!(raw_contains("xxPEMBERTONxx", &needle("Pemberton")));
+    }
+}
