@@ -13,6 +13,7 @@ use crate::text::{PhiKind, Vocabulary};
 use dicom_core::header::Header;
 use dicom_core::value::Value;
 use dicom_object::mem::InMemDicomObject;
+use aho_corasick::AhoCorasick;
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -31,48 +32,62 @@ struct Needle {
     kind: PhiKind,
 }
 
-fn needles(vocab: &Vocabulary, policy: &Policy) -> Vec<Needle> {
-    let o = &policy.options;
-    vocab
-        .literals()
-        .into_iter()
-        .filter(|(s, kind)| {
-            s.chars().count() >= 3
-                && !(*kind == PhiKind::Date && o.retain_longitudinal_full_dates)
-                && !(*kind == PhiKind::Uid && o.retain_uids)
-        })
-        .map(|(s, kind)| Needle {
-            numeric: s.chars().all(|c| c.is_ascii_digit() || " ./:+-".contains(c)),
-            text: s.to_lowercase(),
-            kind,
-        })
-        .collect()
+/// Every needle at once (one automaton per patient vocabulary), with the boundary rules
+/// applied per hit.
+pub struct Needles {
+    list: Vec<Needle>,
+    automaton: Option<AhoCorasick>,
 }
 
-/// Case-insensitive containment; numbers must not touch other digits (a date is not a
-/// leak inside a fresh 2.25 UID), words must not touch other letters or digits.
-/// `hay` must already be lower-case.
-fn contains(hay: &str, needle: &Needle) -> bool {
-    let mut start = 0;
-    while let Some(i) = hay[start..].find(&needle.text) {
-        let (a, b) = (start + i, start + i + needle.text.len());
-        let before = hay[..a].chars().next_back();
-        let after = hay[b..].chars().next();
-        let touches = |c: Option<char>| c.is_some_and(|c| if needle.numeric { c.is_ascii_digit() } else { c.is_alphanumeric() });
-        if !touches(before) && !touches(after) {
-            return true;
-        }
-        start = a + hay[a..].chars().next().map_or(1, char::len_utf8);
+impl Needles {
+    pub fn new(vocab: &Vocabulary, policy: &Policy) -> Needles {
+        let o = &policy.options;
+        let list: Vec<Needle> = vocab
+            .literals()
+            .into_iter()
+            .filter(|(s, kind)| {
+                s.chars().count() >= 3
+                    && !(*kind == PhiKind::Date && o.retain_longitudinal_full_dates)
+                    && !(*kind == PhiKind::Uid && o.retain_uids)
+            })
+            .map(|(s, kind)| Needle {
+                numeric: s.chars().all(|c| c.is_ascii_digit() || " ./:+-".contains(c)),
+                text: s.to_lowercase(),
+                kind,
+            })
+            .collect();
+        let automaton = (!list.is_empty())
+            .then(|| AhoCorasick::new(list.iter().map(|n| n.text.as_str())).expect("literal patterns build"));
+        Needles { list, automaton }
     }
-    false
+
+    /// The first needle found in `hay` (already lower-case). Numbers must not touch other
+    /// digits (a date is no leak inside a fresh 2.25 UID); with `words`, text needles must
+    /// not touch letters or digits either, otherwise they match anywhere (a byte search) if
+    /// they have at least four characters.
+    fn find(&self, hay: &str, words: bool) -> Option<&Needle> {
+        let ac = self.automaton.as_ref()?;
+        ac.find_overlapping_iter(hay).find_map(|m| {
+            let n = &self.list[m.pattern().as_usize()];
+            if !words && !n.numeric && n.text.chars().count() < 4 {
+                return None; // three letters match by chance somewhere in binary header bytes
+            }
+            let before = hay[..m.start()].chars().next_back();
+            let after = hay[m.end()..].chars().next();
+            let touches = |c: Option<char>| {
+                c.is_some_and(|c| if n.numeric { c.is_ascii_digit() } else { words && c.is_alphanumeric() })
+            };
+            (!touches(before) && !touches(after)).then_some(n)
+        })
+    }
 }
 
-pub fn verify_output(bytes: &[u8], vocab: &Vocabulary, removed: &[String], policy: &Policy) -> Result<Verification> {
+pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy: &Policy) -> Result<Verification> {
+    // The whole file, so that elements after Pixel Data are checked too.
     let file = io::parse(bytes, false).map_err(|e| Error::verification(format!("the output does not parse back: {e}")))?;
     let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
-    let needles = needles(vocab, policy);
     let obj = file.into_inner();
-    let mut stats = Verification { vocabulary_entries: needles.len(), ..Default::default() };
+    let mut stats = Verification { vocabulary_entries: needles.list.len(), ..Default::default() };
 
     let mut paths = HashSet::new();
     let mut problems = Vec::new();
@@ -86,13 +101,9 @@ pub fn verify_output(bytes: &[u8], vocab: &Vocabulary, removed: &[String], polic
 
     let raw = header_bytes(bytes, &ts)?;
     stats.raw_bytes_checked = raw.len();
-    let encodings = [raw_latin1(&raw).to_lowercase(), String::from_utf8_lossy(&raw).to_lowercase()];
-    for n in needles.iter().filter(|n| n.text.chars().count() >= 4) {
-        for enc in &encodings {
-            if raw_contains(enc, n) {
-                problems.push(format!("a harvested {:?} value is present in the raw bytes", n.kind));
-                break;
-            }
+    for enc in [raw_latin1(&raw).to_lowercase(), String::from_utf8_lossy(&raw).to_lowercase()] {
+        if let Some(n) = needles.find(&enc, false) {
+            problems.push(format!("a harvested {:?} value is present in the raw bytes", n.kind));
         }
     }
     if problems.is_empty() {
@@ -104,16 +115,6 @@ pub fn verify_output(bytes: &[u8], vocab: &Vocabulary, removed: &[String], polic
     }
 }
 
-/// Raw search: like `contains`, but text needles match anywhere (as a byte search would).
-/// `hay` must already be lower-case.
-fn raw_contains(hay: &str, n: &Needle) -> bool {
-    if n.numeric {
-        contains(hay, n)
-    } else {
-        hay.contains(&n.text)
-    }
-}
-
 fn raw_latin1(b: &[u8]) -> String {
     b.iter().map(|&c| c as char).collect()
 }
@@ -122,7 +123,7 @@ fn raw_latin1(b: &[u8]) -> String {
 fn walk(
     obj: &InMemDicomObject,
     path: &mut Vec<(u32, usize)>,
-    needles: &[Needle],
+    needles: &Needles,
     paths: &mut HashSet<String>,
     problems: &mut Vec<String>,
     stats: &mut Verification,
@@ -147,7 +148,7 @@ fn walk(
                 if !matches!(vr, "OB" | "OW" | "OF" | "OD" | "OL" | "OV" | "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
                     let text = v.to_str().to_lowercase();
                     stats.values_checked += 1;
-                    if let Some(n) = needles.iter().find(|n| contains(&text, n)) {
+                    if let Some(n) = needles.find(&text, true) {
                         problems.push(format!("a harvested {:?} value survives in {p}", n.kind));
                     }
                 }
@@ -197,16 +198,33 @@ fn meta_end(b: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn needle(s: &str) -> Needle {
-        Needle { text: s.to_lowercase(), numeric: s.chars().all(|c| c.is_ascii_digit()), kind: PhiKind::Id }
+    fn needles(words: &[(&str, PhiKind)]) -> Needles {
+        let mut v = Vocabulary::new();
+        for (w, k) in words {
+            v.add(w, *k);
+        }
+        Needles::new(&v, &Policy::default())
     }
 
     #[test]
-    fn containment_respects_boundaries() {
-        assert!(contains("patient pemberton seen", &needle("Pemberton")));
-        assert!(!contains("pembertonshire", &needle("Pemberton")));
-        assert!(contains("MRN 12345678.", &needle("12345678")));
-        assert!(!contains("2.25.9912345678001", &needle("12345678")));
-        assert!(raw_contains("xxPEMBERTONxx", &needle("Pemberton")));
+    fn finds_with_boundaries() {
+        let n = needles(&[("Pemberton", PhiKind::Other), ("12345678", PhiKind::Id)]);
+        assert!(n.find("patient pemberton seen", true).is_some());
+        assert!(n.find("pembertonshire", true).is_none(), "whole words in parsed values");
+        assert!(n.find("xxpembertonxx", false).is_some(), "anywhere in raw bytes");
+        assert!(n.find("mrn 12345678.", true).is_some());
+        assert!(n.find("2.25.9912345678001", false).is_none(), "numbers never inside other digits");
+        assert!(needles(&[]).find("anything", false).is_none());
+    }
+
+    #[test]
+    fn kept_full_dates_are_not_needles() {
+        let mut v = Vocabulary::new();
+        v.add("20240315", PhiKind::Date);
+        let mut p = Policy::default();
+        assert!(!Needles::new(&v, &p).list.is_empty());
+        p.options.retain_longitudinal_modified_dates = false;
+        p.options.retain_longitudinal_full_dates = true;
+        assert!(Needles::new(&v, &p).list.is_empty());
     }
 }

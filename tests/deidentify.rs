@@ -61,12 +61,17 @@ fn keeps_clinical_attributes_and_characteristics() {
 fn removes_private_curves_overlays_group_lengths_and_unlisted_names() {
     let out = deid().deidentify(&file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE)).unwrap();
     let obj = parse(&out.bytes);
-    for (g, e) in [(0x0009, 0x0010), (0x0009, 0x1010), (0x0009, 0x1012), (0x0019, 0x1099), (0x5000, 0x0005), (0x6000, 0x3000), (0x6000, 0x0022), (0x0018, 0x0000), (0x0010, 0x1002), (0x0040, 0x0275)] {
+    for (g, e) in [(0x0009, 0x0010), (0x0009, 0x1010), (0x0009, 0x1012), (0x0019, 0x1099), (0x5000, 0x0005), (0x6000, 0x3000), (0x6000, 0x0022), (0x0018, 0x0000), (0x0010, 0x1002), (0x6000, 0x0010)] {
         assert!(obj.get(Tag(g, e)).is_none(), "({g:04X},{e:04X}) should be removed");
     }
+    // Request Attributes Sequence: X, but C under Clean Descriptors: kept, items cleaned.
+    let req = &obj.get(Tag(0x0040, 0x0275)).unwrap().items().unwrap()[0];
+    assert!(req.get(Tag(0x0040, 0x1001)).is_none(), "Requested Procedure ID removed inside");
+    let desc = req.get(Tag(0x0032, 0x1060)).unwrap().to_str().unwrap().to_string();
+    assert!(desc.starts_with("CT chest") && !desc.contains(EN_PATIENT.family), "cleaned: {desc}");
     assert_eq!(text(&obj, 0x0019, 0x100C).as_deref(), Some("1000"), "safe private kept");
     assert_eq!(text(&obj, 0x0019, 0x0010).as_deref(), Some("SIEMENS MR HEADER"), "its creator kept");
-    assert_eq!(text(&obj, 0x0040, 0xA123).as_deref(), Some(""), "unlisted PN emptied");
+    assert_eq!(text(&obj, 0x0014, 0x2006).as_deref(), Some(""), "unlisted PN (Evaluator Name) emptied");
     assert!(out.report.elements.iter().any(|c| c.source == "private" && c.action == Action::Remove));
 }
 
@@ -125,10 +130,10 @@ fn dates_and_times_shift_consistently_per_patient() {
     assert_ne!(study_time, STUDY_A.time);
     let secs = |t: &str| t[..2].parse::<i64>().unwrap() * 3600 + t[2..4].parse::<i64>().unwrap() * 60 + t[4..6].parse::<i64>().unwrap();
     let day = |d: &str| dicom_deid::actions::dates::parse_da(d).unwrap();
-    // StudyDate/Time and SeriesDate/Time keep their 15 min 57 s interval.
+    // StudyDate/Time and SeriesDate/Time keep their 14 min 57 s interval.
     let series_date = text(&a, 0x0008, 0x0021).unwrap();
     let inst = |d: &str, t: &str| day(d) * 86400 + secs(t);
-    assert_eq!(inst(&series_date, &series_time) - inst(&study_date, &study_time), 957);
+    assert_eq!(inst(&series_date, &series_time) - inst(&study_date, &study_time), 897);
     // A second file of the same patient: same offset.
     let study_b = Study { date: "20230601", ..STUDY_A };
     let b = parse(&d.deidentify(&file(&EN_PATIENT, &study_b, 3, EXPLICIT_LE)).unwrap().bytes);

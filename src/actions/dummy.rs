@@ -14,7 +14,8 @@ pub fn builtin(vr: &str) -> Option<&'static str> {
         "TM" => "000000",
         "DS" | "IS" => "0",
         "LO" | "LT" | "SH" | "ST" | "UT" | "UC" => "ANONYMIZED",
-        "PN" => "ANONYMIZED",
+        // With a component separator: a PN without one reads as the retired form.
+        "PN" => "ANONYMIZED^ANONYMIZED",
         "UR" => "",
         _ => return None,
     })

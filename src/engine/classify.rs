@@ -63,6 +63,12 @@ impl Deidentifier {
         if matches!(tag, 0x0010_0020) {
             return Decision::new(Action::Pseudonym, "profile", "Patient ID (Z/D): pseudonym");
         }
+        if is_overlay_group(group) && element != 0x3000 && element != 0x4000 && lookup(tag).is_none() {
+            // An overlay plane without its data is invalid (type 1): it follows Overlay Data.
+            let data = self.classify((tag & 0xFFFF_0000) | 0x3000, "OW", path, None, ctx);
+            let action = if matches!(data.action, Action::Remove | Action::Clean | Action::Empty) { Action::Remove } else { Action::Keep };
+            return Decision::new(action, data.source, format!("overlay plane attribute, follows {}", data.rule));
+        }
         if let Some(row) = lookup(tag) {
             let (action, opt) = row.action(&self.enabled);
             return match opt {
@@ -127,6 +133,11 @@ impl Deidentifier {
             _ => Decision::new(Action::Keep, "default", "not in profile"),
         }
     }
+}
+
+/// Repeating groups 6000-60FE (even): overlay planes.
+fn is_overlay_group(group: u16) -> bool {
+    (0x6000..=0x60FF).contains(&group) && group % 2 == 0
 }
 
 pub fn option_name(o: ProfileOption) -> &'static str {

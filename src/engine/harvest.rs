@@ -12,6 +12,7 @@ use dicom_core::header::Header;
 use dicom_core::value::Value;
 use dicom_core::Tag;
 use dicom_object::mem::InMemDicomObject;
+use std::collections::HashSet;
 
 /// The patient a file belongs to: the key that selects its offset, pseudonym and shared
 /// vocabulary, and the original Patient ID if there is one (for the mapping table).
@@ -43,15 +44,26 @@ pub fn patient_key(obj: &InMemDicomObject) -> PatientKey {
 /// Values that say nothing about anyone, never worth harvesting.
 const UNINFORMATIVE: &[&str] = &["ANONYMOUS", "ANONYMIZED", "UNKNOWN", "NONE", "NULL", "N/A", "NA", "TEXT", "YES", "NO", "OTHER"];
 
+/// Harvested raw values with their kind. Kept as pairs so that a patient's vocabulary (each
+/// date expands into hundreds of renderings) is only extended with values it lacks.
+pub type Harvest = HashSet<(String, PhiKind)>;
+
+pub fn vocabulary_of(pairs: &Harvest) -> Vocabulary {
+    let mut vocab = Vocabulary::new();
+    for (v, kind) in pairs {
+        vocab.add(v, *kind);
+    }
+    vocab
+}
+
 impl Deidentifier {
-    pub(crate) fn harvest_object(&self, obj: &InMemDicomObject) -> Vocabulary {
-        let mut vocab = Vocabulary::new();
-        let mut path = Vec::new();
-        self.harvest_into(obj, &mut path, &mut vocab);
-        vocab
+    pub(crate) fn harvest_object(&self, obj: &InMemDicomObject) -> Harvest {
+        let mut seen = HashSet::new();
+        self.harvest_into(obj, &mut Vec::new(), &mut seen);
+        seen
     }
 
-    fn harvest_into(&self, obj: &InMemDicomObject, path: &mut Vec<(u32, usize)>, vocab: &mut Vocabulary) {
+    fn harvest_into(&self, obj: &InMemDicomObject, path: &mut Vec<(u32, usize)>, seen: &mut Harvest) {
         for elem in obj.iter() {
             let tag = ((elem.tag().group() as u32) << 16) | elem.tag().element() as u32;
             if elem.tag().group() % 2 == 1 || elem.tag().group() == 0x0002 {
@@ -60,7 +72,7 @@ impl Deidentifier {
             if let Value::Sequence(seq) = elem.value() {
                 for (i, item) in seq.items().iter().enumerate() {
                     path.push((tag, i));
-                    self.harvest_into(item, path, vocab);
+                    self.harvest_into(item, path, seen);
                     path.pop();
                 }
                 continue;
@@ -77,11 +89,9 @@ impl Deidentifier {
                 {
                     continue;
                 }
-                match kind {
-                    // DT: its date part is what free text would repeat.
-                    PhiKind::Date if v.len() > 8 => vocab.add(&v[..8], kind),
-                    _ => vocab.add(v, kind),
-                }
+                // DT: its date part is what free text would repeat.
+                let v = if kind == PhiKind::Date && v.len() > 8 && v.is_char_boundary(8) { &v[..8] } else { v };
+                seen.insert((v.to_string(), kind));
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::report::FileReport;
 use crate::secret::Secret;
 use crate::text::{Detectors, Vocabulary};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 pub use harvest::PatientKey;
 
@@ -47,13 +47,28 @@ pub struct Deidentifier {
     pub(crate) harvest_selectors: Vec<Selector>,
     pub(crate) safe_private: HashSet<(String, u16, u8)>,
     /// Harvested vocabulary per patient (PHI: held in memory only, never logged).
-    patients: RwLock<HashMap<String, Arc<Vocabulary>>>,
+    patients: RwLock<HashMap<String, Arc<PatientVocabulary>>>,
     mappings: Option<Mutex<Mappings>>,
     /// Put original and new values in the report (off by default: reports carry no PHI).
     pub(crate) report_values: bool,
     /// Words dicom-deid itself writes (pseudonym text, dummies, markers), lower-case: an
     /// input value equal to one of them is not harvested, or every output would "leak" it.
     pub(crate) own_words: HashSet<String>,
+}
+
+/// One patient's harvested vocabulary and, built on first use, the verifier's matcher.
+#[derive(Default)]
+pub(crate) struct PatientVocabulary {
+    pub vocab: Vocabulary,
+    /// The raw values `vocab` was built from.
+    harvested: harvest::Harvest,
+    needles: OnceLock<crate::verify::Needles>,
+}
+
+impl PatientVocabulary {
+    fn needles(&self, policy: &Policy) -> &crate::verify::Needles {
+        self.needles.get_or_init(|| crate::verify::Needles::new(&self.vocab, policy))
+    }
 }
 
 /// Every word of the text this policy writes into outputs.
@@ -141,17 +156,26 @@ impl Deidentifier {
     pub fn harvest(&self, input: &[u8]) -> Result<()> {
         let obj = io::parse(input, true)?;
         let key = harvest::patient_key(&obj);
-        let vocab = self.harvest_object(&obj);
-        self.merge_patient_vocabulary(&key, vocab);
+        let pairs = self.harvest_object(&obj);
+        self.merge_patient_vocabulary(&key, pairs);
         Ok(())
     }
 
-    fn merge_patient_vocabulary(&self, key: &PatientKey, vocab: Vocabulary) -> Arc<Vocabulary> {
+    /// The patient's vocabulary with `vocab` added. When nothing is new (the usual case
+    /// after the harvest pass) the shared one is returned as is, matchers already built.
+    fn merge_patient_vocabulary(&self, key: &PatientKey, pairs: harvest::Harvest) -> Arc<PatientVocabulary> {
+        if let Some(p) = self.patients.read().expect("vocabulary lock").get(&key.0) {
+            if pairs.is_subset(&p.harvested) {
+                return p.clone();
+            }
+        }
         let mut patients = self.patients.write().expect("vocabulary lock");
         let entry = patients.entry(key.0.clone()).or_default();
-        let mut merged = (**entry).clone();
-        merged.merge(&vocab);
-        *entry = Arc::new(merged);
+        let new: harvest::Harvest = pairs.difference(&entry.harvested).cloned().collect();
+        let mut vocab = entry.vocab.clone();
+        vocab.merge(&harvest::vocabulary_of(&new));
+        let harvested = entry.harvested.union(&new).cloned().collect();
+        *entry = Arc::new(PatientVocabulary { vocab, harvested, needles: OnceLock::new() });
         entry.clone()
     }
 
@@ -180,8 +204,9 @@ impl Deidentifier {
     /// De-identify one DICOM file. On success the output has passed the independent
     /// verification; on any failure nothing is returned but the reason.
     pub fn deidentify(&self, input: &[u8]) -> Result<Output> {
-        let (bytes, mut report, vocab) = self.transform(input)?;
-        report.verification = crate::verify::verify_output(&bytes, &vocab, &report.removed_paths, &self.policy)?;
+        let (bytes, mut report, patient) = self.transform(input)?;
+        report.verification =
+            crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
         Ok(Output { bytes, report })
     }
 
@@ -189,18 +214,18 @@ impl Deidentifier {
     /// original (and its patient's other files seen so far) and the elements the policy
     /// removes. Used by `dicom-deid verify`.
     pub fn verify_pair(&self, original: &[u8], output: &[u8]) -> Result<crate::report::Verification> {
-        let (_, report, vocab) = self.transform(original)?;
-        crate::verify::verify_output(output, &vocab, &report.removed_paths, &self.policy)
+        let (_, report, patient) = self.transform(original)?;
+        crate::verify::verify_output(output, patient.needles(&self.policy), &report.removed_paths, &self.policy)
     }
 
     /// Everything but the verification: the new bytes, the report and the vocabulary.
-    fn transform(&self, input: &[u8]) -> Result<(Vec<u8>, FileReport, Arc<Vocabulary>)> {
+    fn transform(&self, input: &[u8]) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
         let file = io::parse(input, false)?;
         let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
         io::check_transfer_syntax(&ts)?;
         let key = harvest::patient_key(&file);
         let own = self.harvest_object(&file);
-        let vocab = self.merge_patient_vocabulary(&key, own);
+        let patient = self.merge_patient_vocabulary(&key, own);
         let pseudo_id = pseudonym(&self.secret, &self.policy.pseudonyms.patient_id, &key.0).map_err(Error::policy)?;
         let pseudo_name = pseudonym(&self.secret, &self.policy.pseudonyms.patient_name, &key.0).map_err(Error::policy)?;
         if let Some(m) = &self.mappings {
@@ -208,7 +233,7 @@ impl Deidentifier {
                 m.lock().expect("mappings lock").patient_ids.insert(id.clone(), pseudo_id.clone());
             }
         }
-        let mut run = apply::FileRun::new(self, &vocab, self.offset_for(&key), pseudo_name, pseudo_id);
+        let mut run = apply::FileRun::new(self, &patient.vocab, self.offset_for(&key), pseudo_name, pseudo_id);
         let (meta, obj) = (file.meta().clone(), file.into_inner());
         let mut obj = run.process_root(obj);
         markers::add(&mut obj, &self.policy.options, &mut run.report);
@@ -222,6 +247,6 @@ impl Deidentifier {
         let bytes = io::write(obj, &meta, |old| run.map_uid(old))?;
         let mut report = run.into_report(ts);
         (report.study_instance_uid, report.series_instance_uid, report.sop_instance_uid) = uids;
-        Ok((bytes, report, vocab))
+        Ok((bytes, report, patient))
     }
 }

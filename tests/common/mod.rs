@@ -124,7 +124,7 @@ pub fn dataset(p: &Patient, study: &Study, n: u32, refers_to: Option<&str>) -> I
         el(0x6000, 0x0022, VR::LO, format!("{} overlay", p.family)),
         el(0x6000, 0x3000, VR::OW, PrimitiveValue::U16([0xFFFF_u16; 1].into_iter().collect())),
         // A PN the profile does not list: fail closed.
-        el(0x0040, 0xA123, VR::PN, pn.as_str()),
+        el(0x0014, 0x2006, VR::PN, pn.as_str()),
     ];
     // Other patient IDs and request attributes, nested.
     let other = InMemDicomObject::from_element_iter([el(0x0010, 0x0020, VR::LO, p.other_id), el(0x0010, 0x0022, VR::CS, "TEXT")]);

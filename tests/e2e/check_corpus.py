@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""End-to-end check of the CLI on an evaluation corpus, from score.py's JSON.
+
+Usage: check_corpus.py SCORE_JSON OUT_DIR CORPUS_DIR
+
+Asserts what issue 2 promises on the default policy: no PHI string leaked (every category),
+every kept attribute kept, every output parses and decodes, UIDs consistent with every
+reference preserved, markers in every file, and no new dciodvfy error. dciodvfy cannot read
+Deflated data sets (it reports "Dicom dataset read failed" on the inputs too), so for those
+both sides are inflated with dcmtk's dcmconv first and compared again.
+Prints one line per check and a closing 'N passed, N failed' line.
+"""
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+score_json, out_dir, corpus = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+s = json.load(open(score_json))[0]
+files = s["files"]
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + str(detail) if detail else ''}")
+
+
+def dciodvfy_errors(path):
+    r = subprocess.run(["dciodvfy", "-new", str(path)], capture_output=True, text=True, errors="replace")
+    return sum(1 for ln in (r.stdout + r.stderr).splitlines() if ln.startswith("Error"))
+
+
+def inflated_errors(path):
+    with tempfile.TemporaryDirectory() as t:
+        tmp = Path(t) / "x.dcm"
+        subprocess.run(["dcmconv", "+te", str(path), str(tmp)], check=True)
+        return dciodvfy_errors(tmp)
+
+
+check("every file has an output", s["outputs_found"] == files, f"{s['outputs_found']}/{files}")
+check("every output parses and decodes", s["parse_valid"] == files, f"{s['parse_valid']}/{files}")
+check("no PHI string leaked", s["phi_leaked"] == 0, f"{s['phi_leaked']}/{s['phi_total']} {s['phi_leaked_by_category']}")
+check("kept (must) 100%", s["kept_must_pct"] == 100.0, s["kept_must_lost"])
+check("PatientSex/PatientAge kept", s["kept_should_pct"] == 100.0, s["kept_should_lost"])
+check("UIDs consistent", s["uids"]["consistent"], s["uids"])
+refs = s["uids"]["references"]
+check("references preserved", refs["ok"] == refs["total"], refs)
+check("PatientIdentityRemoved=YES everywhere", s["patient_identity_removed"] == files)
+check("DeidentificationMethod everywhere", s["deid_method"] == files)
+check("DeidentificationMethodCodeSequence everywhere", s["deid_method_code_seq"] == files)
+
+new_errors = []
+for f in s.get("per_file", []):
+    if f.get("dciodvfy_errors_out", 0) <= f.get("dciodvfy_errors_in", 0):
+        continue
+    key = json.load(open(corpus / "keys" / (f["file"][:-4] + ".json")))
+    if key["transfer_syntax"] == "1.2.840.10008.1.2.1.99":
+        i, o = inflated_errors(corpus / "input" / f["file"]), inflated_errors(f["output"])
+        if o <= i:
+            continue
+    new_errors.append(f["file"])
+check("no new dciodvfy errors (deflated compared inflated)", not new_errors, new_errors[:10])
+
+passed = sum(results)
+print(f"corpus: {passed} passed, {len(results) - passed} failed")
+sys.exit(0 if passed == len(results) else 1)
