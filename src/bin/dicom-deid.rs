@@ -115,8 +115,13 @@ fn policy(p: PolicyArgs) -> i32 {
         (Some(csv), Some(rules)) => {
             let read = |f: &Path| fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()));
             match read(&csv).and_then(|c| read(&rules).map(|r| (c, r))) {
-                Ok((c, r)) => match dicom_deid::policy::seed::import(&c, &r) {
-                    Ok(p) => p,
+                Ok((c, r)) => match dicom_deid::policy::seed::import_with_notes(&c, &r) {
+                    Ok((p, notes)) => {
+                        for n in notes {
+                            eprintln!("dicom-deid: seed import: {n}");
+                        }
+                        p
+                    }
                     Err(e) => return fail(e),
                 },
                 Err(e) => return fail(e),

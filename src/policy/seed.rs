@@ -96,8 +96,18 @@ const COLUMNS: [&str; 10] = [
     "clean_graphics_option",
 ];
 
-/// Returns the policy and notes on anything that could not be carried over.
+/// The policy only; see `import_with_notes`.
 pub fn import(profile_csv: &str, rules_json: &str) -> Result<Policy> {
+    import_with_notes(profile_csv, rules_json).map(|(p, _)| p)
+}
+
+/// Patient's Name and Patient ID get pseudonyms from the engine (as in the seed algorithm);
+/// a profile row for them must not turn into an override that empties them.
+const PSEUDONYMISED: [u32; 2] = [0x0010_0010, 0x0010_0020];
+
+/// The policy, and notes on what could not be carried over (malformed rows, dropped values).
+pub fn import_with_notes(profile_csv: &str, rules_json: &str) -> Result<(Policy, Vec<String>)> {
+    let mut notes = Vec::new();
     let rules: Rules = serde_json::from_str(rules_json).map_err(|e| Error::policy(format!("seed rules JSON: {e}")))?;
     let mut p = Policy::default();
     p.overrides.clear();
@@ -125,6 +135,14 @@ pub fn import(profile_csv: &str, rules_json: &str) -> Result<Policy> {
             continue; // repeating-group and private regex rows: handled natively by the table
         }
         let t = ((hex16(g)? as u32) << 16) | hex16(e)? as u32;
+        if cells.len() != 12 {
+            // Which option column a cell belongs to is unknowable: the table's row stands.
+            notes.push(format!("profile row {tag}: {} cells instead of 12, ignored (Table E.1-1 applies)", cells.len()));
+            continue;
+        }
+        if PSEUDONYMISED.contains(&t) {
+            continue;
+        }
         let basic = seed_code(cells.get(1).copied().unwrap_or("")).ok_or_else(|| Error::policy(format!("seed profile: unknown action in row '{row}'")))?;
         // The first enabled option column with an entry decides; Clean columns first, as the seed lists them.
         let order = [7, 8, 9, 5, 6, 4, 2, 3, 1, 0];
@@ -169,8 +187,14 @@ pub fn import(profile_csv: &str, rules_json: &str) -> Result<Policy> {
         p.overrides.push(Override { select, action, value, reason: format!("seed rule {}", r.action.trim()) });
     }
     for v in &rules.default_anon_values {
-        if crate::actions::dummy::check_dummy(&v.vr, &v.value).is_ok() && crate::actions::dummy::builtin(&v.vr).is_some() {
-            p.dummy_values.insert(v.vr.clone(), v.value.clone());
+        if crate::actions::dummy::builtin(&v.vr).is_none() {
+            continue; // "-" entries: VRs that get no dummy text (UI is remapped, SQ recursed)
+        }
+        match crate::actions::dummy::check_dummy(&v.vr, &v.value) {
+            Ok(()) => {
+                p.dummy_values.insert(v.vr.clone(), v.value.clone());
+            }
+            Err(e) => notes.push(format!("default_anon_values: {e}; the built-in dummy is used")),
         }
     }
     p.harvest = rules.tag_list_to_check_by_keep.iter().map(|t| tag_text(&t.tag_group, &t.tag_element)).collect::<Result<_>>()?;
@@ -181,5 +205,5 @@ pub fn import(profile_csv: &str, rules_json: &str) -> Result<Policy> {
         p.text.name_prefixes = t.values;
     }
     p.validate()?;
-    Ok(p)
+    Ok((p, notes))
 }

@@ -95,6 +95,7 @@ pub struct TextConfig {
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CustomPattern {
     pub name: String,
     pub regex: String,
