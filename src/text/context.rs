@@ -142,6 +142,47 @@ impl Detectors {
         }
     }
 
+    /// A place of birth: "born in Leeds", "geb. in Kötzschenbroda", "nato a Forlì",
+    /// "née à Lyon", "nacido en Cádiz": the capitalised words after birth word + preposition.
+    pub(super) fn find_birthplaces(&self, text: &str, toks: &[Tok], out: &mut Vec<Finding>) {
+        static BIRTH_PLACE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let re = BIRTH_PLACE.get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)\b(?:born|birthplace|place of birth|geb\.|geboren|geburtsort|nato|nata|nati|nate|luogo di nascita|née?|lieu de naissance|nacid[oa]|lugar de nacimiento)\s*:?\s*(?:(?:in|at|a|à|ad|en|im|zu|di|de)\s+)?",
+            )
+            .expect("birthplace pattern")
+        });
+        for m in re.find_iter(text) {
+            if m.end() == m.start() || !m.as_str().ends_with(char::is_whitespace) && !m.as_str().ends_with(':') {
+                continue;
+            }
+            if let Some((s, e)) = self.take_place(text, toks, m.end()) {
+                push(out, s, e, PhiKind::Address, "address:birthplace");
+            }
+        }
+    }
+
+    /// Up to three capitalised words (with hyphens and particles) right after `pos`.
+    fn take_place(&self, text: &str, toks: &[Tok], pos: usize) -> Option<(usize, usize)> {
+        let mut i = first_at_or_after(toks, pos);
+        let first = toks.get(i)?;
+        if !text[pos..first.start].trim().is_empty() {
+            return None; // the pattern already consumed the spaces; anything else ends it
+        }
+        let (mut end, mut words) = (None, 0);
+        while let Some(t) = toks.get(i) {
+            let w = &text[t.start..t.end];
+            let glued = words > 0 && !name_gap_ok(text, &toks[i - 1], t);
+            if glued || words == 3 || has_digit(w) || !is_capitalised(w) || self.lx.months.contains_key(&t.key) {
+                break;
+            }
+            end = Some(t.end);
+            words += 1;
+            i += 1;
+        }
+        end.map(|e| (first.start, e))
+    }
+
     /// "Referred by: Sports Medicine Clinic": the capitalised words run on into a
     /// non-name term, so they are a service or place, not a person.
     fn followed_by_capitalised_term(&self, text: &str, toks: &[Tok], end: usize) -> bool {

@@ -164,6 +164,7 @@ impl Detectors {
             self.find_ids(text, &mut out);
             self.find_honorific_names(text, &toks, &mut out);
             self.find_prefixed_names(text, &toks, &mut out);
+            self.find_birthplaces(text, &toks, &mut out);
         }
         self.prune(&mut out);
         out.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));

@@ -277,3 +277,21 @@ fn config_round_trip() {
     assert!(d.find("Paziente Rossi").iter().all(|f| f.kind != PhiKind::Name));
     assert!(d.find("ACC123").iter().any(|f| f.rule == "custom:acc"));
 }
+
+#[test]
+fn birthplaces_are_found() {
+    let det = Detectors::new(&TextConfig::default()).unwrap();
+    for (text, place) in [
+        ("Geb. in Kötzschenbroda. Tel. 0351 4471 220", "Kötzschenbroda"),
+        ("born in Harrogate, 1961", "Harrogate"),
+        ("nata a Forlì il 3 luglio 1962", "Forlì"),
+        ("née à Saint-Étienne en 1950", "Saint-Étienne"),
+        ("nacido en Cádiz", "Cádiz"),
+        ("Place of birth: Leeds", "Leeds"),
+    ] {
+        let f = scan(text, &Vocabulary::new(), &det, false);
+        assert!(f.iter().any(|f| &text[f.start..f.end] == place || text[f.start..f.end].contains(place)), "{text}: {f:?}");
+    }
+    let f = scan("born in the early morning", &Vocabulary::new(), &det, false);
+    assert!(f.is_empty(), "{f:?}");
+}

@@ -164,12 +164,15 @@ impl Vocabulary {
     /// DICOM PN group "Family^Given^Middle^Prefix^Suffix".
     fn add_pn_group(&mut self, group: &str) {
         let comps: Vec<&str> = group.split('^').map(str::trim).collect();
-        let family = comps.first().copied().filter(|c| is_name_part(c)).unwrap_or("");
-        let given = comps.get(1).copied().filter(|c| is_name_part(c)).unwrap_or("");
-        let middle = comps.get(2).copied().filter(|c| is_name_part(c)).unwrap_or("");
+        // Family, given and middle positions hold names by definition, even when a name is
+        // spelt like a title ("DONÀ" folds to "dona", as in "Doña"); titles live in the
+        // prefix and suffix components, which are not harvested.
+        let family = comps.first().copied().filter(|c| is_pn_name_component(c)).unwrap_or("");
+        let given = comps.get(1).copied().filter(|c| is_pn_name_component(c)).unwrap_or("");
+        let middle = comps.get(2).copied().filter(|c| is_pn_name_component(c)).unwrap_or("");
         self.add_literal(group, PhiKind::Name);
         for c in [family, given, middle] {
-            self.add_component(c);
+            self.add_name_literal(c);
         }
         self.add_combinations(family, given, middle);
     }
@@ -197,6 +200,15 @@ impl Vocabulary {
     fn add_component(&mut self, comp: &str) {
         let comp = comp.trim().trim_end_matches('.');
         if !is_name_part(comp) {
+            return;
+        }
+        self.add_name_literal(comp);
+    }
+
+    /// A name component known to be a name, plus, for multi-word components, its longer parts.
+    fn add_name_literal(&mut self, comp: &str) {
+        let comp = comp.trim().trim_end_matches('.');
+        if comp.is_empty() {
             return;
         }
         self.add_literal(comp, PhiKind::Name);
@@ -290,6 +302,11 @@ fn collapse_spaces(s: &str) -> String {
 }
 
 /// A name component worth storing: >= 2 letters and not a title/suffix.
+/// A PN family/given/middle component: any word of two letters or more.
+fn is_pn_name_component(c: &str) -> bool {
+    c.chars().filter(|c| c.is_alphabetic()).count() >= 2
+}
+
 fn is_name_part(c: &str) -> bool {
     let letters = c.chars().filter(|c| c.is_alphabetic()).count();
     let k: String = fold_str(c).chars().filter(|c| c.is_alphanumeric()).collect();
@@ -431,6 +448,16 @@ mod tests {
         assert!(found(&v, "Mullerstein Joseph").is_empty());
         v.add("Weiß", PhiKind::Name);
         assert_eq!(found(&v, "WEISS"), vec!["WEISS"]);
+    }
+
+    #[test]
+    fn pn_components_spelt_like_titles_are_names() {
+        let mut v = Vocabulary::new();
+        v.add("DONÀ^OTTAVIA", PhiKind::Name);
+        assert_eq!(v.find("ASSIALE 5mm paz. Donà cart.").len(), 1);
+        let mut w = Vocabulary::new();
+        w.add("Smith^John^^Dr", PhiKind::Name);
+        assert!(w.find("seen by Dr today").is_empty(), "the prefix component is not a name");
     }
 
     #[test]
