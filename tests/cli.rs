@@ -547,3 +547,20 @@ fn verify_subcommand_on_a_single_file_pair() {
     let o = run(&s.0, &[&"verify", &"--original", &s.path("in/one.dcm"), &"--deidentified", &s.path("in/one.dcm")]);
     assert_eq!(o.status.code(), Some(1), "stderr:\n{}", stderr(&o));
 }
+
+#[test]
+fn layout_path_components_cannot_escape_the_output_folder() {
+    let dir = Scratch::new("escape");
+    put(&dir.path("in"), "a.dcm", &common::file(&common::EN_PATIENT, &common::STUDY_A, 1, common::EXPLICIT_LE));
+    fs::write(dir.path("policy.json"), r#"{"pseudonyms": {"patient_id": "../../{hash}"}}"#).unwrap();
+    let status = Command::new(BIN)
+        .args(["in", "--out", "out", "--layout", "patient/study/series", "--quiet", "--config", "policy.json"])
+        .current_dir(&dir.0)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let all = tree(&dir.0);
+    let outside: Vec<_> = all.iter().filter(|p| !p.starts_with("in/") && !p.starts_with("out/") && *p != "policy.json").collect();
+    assert!(outside.is_empty(), "written outside the output folder: {outside:?}");
+    assert_eq!(all.iter().filter(|p| p.starts_with("out/") && p.ends_with(".dcm")).count(), 1);
+}

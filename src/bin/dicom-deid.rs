@@ -289,7 +289,8 @@ fn run(args: RunArgs) -> i32 {
     // Pass 1: harvest every file's identifying values into its patient's vocabulary.
     let harvest = Progress { on: show, total: files.len(), done: 0.into(), failed: 0.into(), label: "harvest" };
     parallel(&files, jobs, |_, (path, _)| {
-        let ok = fs::read(path).map(|b| deid.harvest(&b).is_ok()).unwrap_or(false);
+        // Headers only: pixel data is not read in this pass.
+        let ok = fs::File::open(path).map(|f| deid.harvest_from(std::io::BufReader::new(f)).is_ok()).unwrap_or(false);
         harvest.tick(!ok);
     });
 
@@ -363,7 +364,10 @@ fn process_one(deid: &Deidentifier, path: &Path, rel: &Path, out_dir: &Path, lay
         rel.to_path_buf()
     } else {
         let r = &output.report;
-        PathBuf::from(&r.patient).join(&r.study_instance_uid).join(&r.series_instance_uid).join(format!("{}.dcm", r.sop_instance_uid))
+        PathBuf::from(path_component(&r.patient))
+            .join(path_component(&r.study_instance_uid))
+            .join(path_component(&r.series_instance_uid))
+            .join(format!("{}.dcm", path_component(&r.sop_instance_uid)))
     };
     if !used.lock().unwrap().insert(out_rel.clone()) {
         return Outcome::Failed(format!("output path {} is already used by another input", out_rel.display()));
@@ -371,6 +375,16 @@ fn process_one(deid: &Deidentifier, path: &Path, rel: &Path, out_dir: &Path, lay
     match write_atomic(&out_dir.join(&out_rel), &output.bytes) {
         Ok(()) => Outcome::Done { out_rel, report: output.report },
         Err(e) => Outcome::Failed(format!("cannot write {}: {e}", out_rel.display())),
+    }
+}
+
+/// A value made safe as one path component: no separators, no "..", never empty.
+fn path_component(v: &str) -> String {
+    let s: String = v.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        format!("_{s}")
+    } else {
+        s
     }
 }
 

@@ -8,6 +8,7 @@ use dicom_object::meta::{FileMetaTable, FileMetaTableBuilder};
 use dicom_object::file::ReadPreamble;
 use dicom_object::{mem::InMemDicomObject, DefaultDicomObject, OpenFileOptions};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use std::io::Read;
 
 /// Our implementation class UID (a fixed 2.25 UID) and version name, written in every output.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.255013382843542613441330358914457045651";
@@ -16,9 +17,19 @@ pub const IMPLEMENTATION_VERSION_NAME: &str = "DICOM_DEID_010";
 /// Parse a DICOM Part 10 file (with or without the 128-byte preamble).
 /// `header_only` stops before Pixel Data.
 pub fn parse(input: &[u8], header_only: bool) -> Result<DefaultDicomObject> {
-    let preamble = if input.len() >= 132 && &input[128..132] == b"DICM" {
+    parse_from(input, header_only)
+}
+
+/// As `parse`, from any reader; with `header_only` nothing past Pixel Data is read.
+pub fn parse_from(mut reader: impl Read, header_only: bool) -> Result<DefaultDicomObject> {
+    let mut head = Vec::with_capacity(132);
+    (&mut reader)
+        .take(132)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
+    let preamble = if head.len() >= 132 && &head[128..132] == b"DICM" {
         ReadPreamble::Always
-    } else if input.starts_with(b"DICM") {
+    } else if head.starts_with(b"DICM") {
         ReadPreamble::Never
     } else {
         return Err(Error::new(
@@ -30,7 +41,8 @@ pub fn parse(input: &[u8], header_only: bool) -> Result<DefaultDicomObject> {
     if header_only {
         opts = opts.read_until(Tag(0x7FE0, 0x0010));
     }
-    opts.from_reader(input).map_err(|e| Error::parse(format!("cannot parse the DICOM data: {}", error_chain(&e))))
+    opts.from_reader(head.as_slice().chain(reader))
+        .map_err(|e| Error::parse(format!("cannot parse the DICOM data: {}", error_chain(&e))))
 }
 
 /// The error and its causes in one line (dicom-rs nests them).

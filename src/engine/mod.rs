@@ -154,7 +154,12 @@ impl Deidentifier {
     /// vocabulary, so that free text in any file of the patient is checked against all of
     /// them. Reads the header only.
     pub fn harvest(&self, input: &[u8]) -> Result<()> {
-        let obj = io::parse(input, true)?;
+        self.harvest_from(input)
+    }
+
+    /// As `harvest`, from a reader (a file): nothing past Pixel Data is read.
+    pub fn harvest_from(&self, reader: impl std::io::Read) -> Result<()> {
+        let obj = io::parse_from(reader, true)?;
         let key = harvest::patient_key(&obj);
         let pairs = self.harvest_object(&obj);
         self.merge_patient_vocabulary(&key, pairs);
