@@ -2,7 +2,8 @@
 //! with a rebuilt file meta group (no source AE title, no private meta information).
 
 use crate::error::{Error, ErrorKind, Result};
-use dicom_core::Tag;
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, Tag};
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::meta::{FileMetaTable, FileMetaTableBuilder};
 use dicom_object::file::ReadPreamble;
@@ -69,6 +70,28 @@ pub fn check_transfer_syntax(uid: &str) -> Result<()> {
     }
 }
 
+fn ts_of(meta: &FileMetaTable) -> String {
+    meta.transfer_syntax().trim_end_matches('\0').to_string()
+}
+
+/// Native OW pixel data is held as 16-bit values, which the encoder writes one by one;
+/// for a little-endian syntax its little-endian bytes are the same encoding, written at once.
+fn native_pixels_as_bytes(obj: &mut InMemDicomObject, ts: &str) {
+    const BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
+    if ts == BIG_ENDIAN {
+        return;
+    }
+    let tag = Tag(0x7FE0, 0x0010);
+    let Some(elem) = obj.get(tag) else { return };
+    let Some(PrimitiveValue::U16(values)) = elem.value().primitive() else { return };
+    let mut bytes = Vec::with_capacity(values.len() * 2);
+    for v in values.iter() {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    let vr = elem.vr();
+    obj.put(DataElement::new(tag, vr, PrimitiveValue::U8(bytes.into())));
+}
+
 /// Encode the de-identified data set with a fresh meta group in the original transfer syntax.
 pub fn write(obj: InMemDicomObject, old_meta: &FileMetaTable, map_uid: impl Fn(&str) -> String) -> Result<Vec<u8>> {
     let text = |tag: Tag| obj.get(tag).and_then(|e| e.value().to_str().ok()).map(|s| s.trim_end_matches(['\0', ' ']).to_string());
@@ -82,6 +105,8 @@ pub fn write(obj: InMemDicomObject, old_meta: &FileMetaTable, map_uid: impl Fn(&
         .implementation_version_name(IMPLEMENTATION_VERSION_NAME)
         .build()
         .map_err(|e| Error::write(format!("cannot build the file meta group: {}", error_chain(&e))))?;
+    let mut obj = obj;
+    native_pixels_as_bytes(&mut obj, &ts_of(&old_meta));
     let file = obj.with_exact_meta(meta);
     let mut out = Vec::new();
     file.write_all(&mut out).map_err(|e| Error::write(format!("cannot encode the output: {}", error_chain(&e))))?;

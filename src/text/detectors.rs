@@ -7,6 +7,8 @@ use super::lang::{self, LangData, Lexicon, SHIPPED};
 use super::tokens::{char_after, char_before, is_mixed_case, tokenize};
 use super::{Finding, PhiKind, TextConfig};
 use regex::{Regex, RegexBuilder};
+use std::collections::HashMap;
+use std::sync::RwLock;
 
 pub struct Detectors {
     pub(super) lx: Lexicon,
@@ -35,7 +37,14 @@ pub struct Detectors {
     us_zip: Regex,
     custom: Vec<(String, Regex, PhiKind)>,
     disabled: Vec<String>,
+    /// Results by text, [normal, strict]: the same values recur in every file of a series
+    /// and the detectors do not depend on the patient. In memory only, bounded.
+    cache: [RwLock<HashMap<Box<str>, Vec<Finding>>>; 2],
 }
+
+/// Entries per cache before it is cleared; texts longer than this many bytes are not cached.
+const CACHE_ENTRIES: usize = 20_000;
+const CACHE_TEXT_BYTES: usize = 256;
 
 fn build(p: &str) -> Result<Regex, String> {
     RegexBuilder::new(p).size_limit(50 << 20).build().map_err(|e| format!("internal regex error: {e}"))
@@ -129,17 +138,35 @@ impl Detectors {
             custom,
             disabled: cfg.disabled_rules.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
             lx,
+            cache: Default::default(),
         })
     }
 
     /// Every pattern and keyword detector.
     pub fn find(&self, text: &str) -> Vec<Finding> {
-        self.run(text, false)
+        self.cached(text, false)
     }
 
     /// Only the high-precision detectors.
     pub fn find_strict(&self, text: &str) -> Vec<Finding> {
-        self.run(text, true)
+        self.cached(text, true)
+    }
+
+    fn cached(&self, text: &str, strict: bool) -> Vec<Finding> {
+        if text.len() > CACHE_TEXT_BYTES {
+            return self.run(text, strict);
+        }
+        let cache = &self.cache[strict as usize];
+        if let Some(hit) = cache.read().expect("detector cache").get(text) {
+            return hit.clone();
+        }
+        let found = self.run(text, strict);
+        let mut c = cache.write().expect("detector cache");
+        if c.len() >= CACHE_ENTRIES {
+            c.clear();
+        }
+        c.insert(text.into(), found.clone());
+        found
     }
 
     fn run(&self, text: &str, strict: bool) -> Vec<Finding> {
