@@ -91,18 +91,25 @@ fn exact_rows_are_sorted_strictly_ascending() {
     }
 }
 
+/// The rows with a tag (not the private-attributes row), with their tag value and mask,
+/// either the exact ones or the repeating-group patterns.
+fn tagged_rows(exact: bool) -> Vec<(Value, u32, u32)> {
+    rows()
+        .into_iter()
+        .filter(|row| !s(row, "tag").starts_with("(GGGG"))
+        .map(|row| {
+            let (value, mask) = tag_pattern(s(&row, "tag"));
+            (row, value, mask)
+        })
+        .filter(|(_, _, mask)| (*mask == 0xFFFF_FFFF) == exact)
+        .collect()
+}
+
 #[test]
 fn every_exact_row_matches_the_json() {
     let mut checked = 0;
-    for row in rows() {
+    for (row, value, _) in tagged_rows(true) {
         let tag = s(&row, "tag");
-        if tag.starts_with("(GGGG") {
-            continue;
-        }
-        let (value, mask) = tag_pattern(tag);
-        if mask != 0xFFFF_FFFF {
-            continue;
-        }
         assert_eq!(format!("{value:08x}"), s(&row, "id").to_lowercase(), "{tag}: the JSON id agrees with its tag");
         let i = EXACT.binary_search_by_key(&value, |e| e.tag).unwrap_or_else(|_| panic!("{tag} ({}) missing from EXACT", s(&row, "name")));
         assert_same(&EXACT[i], &row);
@@ -117,15 +124,8 @@ fn every_exact_row_matches_the_json() {
 #[test]
 fn pattern_rows_match_the_json() {
     let mut checked = 0;
-    for row in rows() {
+    for (row, value, mask) in tagged_rows(false) {
         let tag = s(&row, "tag");
-        if tag.starts_with("(GGGG") {
-            continue;
-        }
-        let (value, mask) = tag_pattern(tag);
-        if mask == 0xFFFF_FFFF {
-            continue;
-        }
         let entry = PATTERNS
             .iter()
             .find(|e| e.tag == value && e.mask == mask)
