@@ -4,6 +4,8 @@
 use crate::error::{Error, ErrorKind, Result};
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, Tag};
+use dicom_core::dictionary::UidDictionary;
+use dicom_dictionary_std::StandardSopClassDictionary;
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::meta::{FileMetaTable, FileMetaTableBuilder};
 use dicom_object::file::ReadPreamble;
@@ -56,6 +58,31 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+const DICOMDIR_CLASS: &str = "1.2.840.10008.1.3.10";
+
+/// A data set that parsed may still be incomplete: a file cut at an element boundary reads
+/// as valid DICOM. Without its identifying elements nothing would be harvested to clean
+/// the free text that did arrive, so such files fail here (fail closed).
+pub fn check_complete(file: &DefaultDicomObject) -> Result<()> {
+    if file.meta().media_storage_sop_class_uid().trim_end_matches('\0') == DICOMDIR_CLASS {
+        return Ok(()); // a DICOMDIR carries its identity in the meta group only
+    }
+    let text = |g: u16, e: u16| {
+        file.get(Tag(g, e))
+            .and_then(|el| el.value().to_str().ok().map(|s| s.trim_end_matches(['\0', ' ']).to_string()))
+            .filter(|s| !s.is_empty())
+    };
+    let incomplete = |what: &str| Error::parse(format!("{what}: the data set is incomplete or the file truncated"));
+    let class = text(0x0008, 0x0016).ok_or_else(|| incomplete("no SOP Class UID (0008,0016)"))?;
+    text(0x0008, 0x0018).ok_or_else(|| incomplete("no SOP Instance UID (0008,0018)"))?;
+    let is_image = StandardSopClassDictionary.by_uid(&class).is_some_and(|e| e.name.contains("Image Storage"));
+    let has_pixels = [0x0010, 0x0008, 0x0009].iter().any(|&e| file.get(Tag(0x7FE0, e)).is_some());
+    if is_image && !has_pixels {
+        return Err(incomplete("an image object without Pixel Data (7FE0,0010)"));
+    }
+    Ok(())
 }
 
 /// Only transfer syntaxes this build can read and write are processed.

@@ -228,6 +228,7 @@ impl Deidentifier {
         let file = io::parse(input, false)?;
         let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
         io::check_transfer_syntax(&ts)?;
+        io::check_complete(&file)?;
         let key = harvest::patient_key(&file);
         let own = self.harvest_object(&file);
         let patient = self.merge_patient_vocabulary(&key, own);
