@@ -21,6 +21,8 @@ pub mod report;
 pub mod secret;
 pub mod text;
 pub mod verify;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use engine::{Deidentifier, Mappings, Output};
 pub use error::{Error, ErrorKind, Result};

@@ -23,3 +23,9 @@ rm -rf "$WORK/out"
 "$VENV/bin/python" "$SHARED/eval/score.py" --corpus "$WORK/corpus" --tool dicom-deid="$WORK/out" \
   --json "$WORK/score.json" --details
 "$VENV/bin/python" tests/e2e/check_corpus.py "$WORK/score.json" "$WORK/out" "$WORK/corpus"
+
+echo "== browser: wasm build, page build, end to end in headless Chromium"
+bash tools/build-wasm.sh --test   # installs the wasm32 target, wasm-bindgen-cli, chromium if missing
+npm ci --no-audit --no-fund --loglevel=error
+npm run build
+SHARED="$SHARED" EVAL_VENV="$VENV" CORPUS_DIR="$WORK/corpus" WORK_DIR="$WORK/browser" node tests/browser/e2e.mjs

@@ -1,0 +1,250 @@
+//! The WebAssembly binding (compiled only for wasm32): a thin JavaScript face over
+//! [`crate::Deidentifier`]. It converts arguments and results and holds no rule: every
+//! decision is the core's, exactly as in the CLI.
+//!
+//! ```js
+//! import init, { Deidentifier } from "dicom-deid";
+//! await init();
+//! const deid = new Deidentifier(null, "my passphrase");   // default policy
+//! deid.harvest(otherFileOfTheBatch);                       // optional first pass
+//! const { bytes, report } = deid.deidentify(inputBytes);   // throws Error("not_dicom: ...")
+//! ```
+//!
+//! A panic in the core becomes a WebAssembly trap (a `RuntimeError` in JavaScript). After a
+//! trap the instance must not be used again: the page drops the worker that ran it and
+//! starts a new one. `lastPanic()` returns the panic message (no patient data: the core's
+//! panic messages name invariants, not values) so the page can report why.
+
+use crate::{Error, Policy};
+use serde::Serialize;
+use std::sync::Mutex;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+import type { DeidentifyResult, MappingTables } from "./types.js";
+export type { Policy, PolicyInput, FileReport, ElementChange, DeidentifyResult, MappingTables, ErrorKind } from "./types.js";
+"#;
+
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = match info.payload().downcast_ref::<&str>() {
+            Some(s) => s.to_string(),
+            None => info.payload().downcast_ref::<String>().cloned().unwrap_or_else(|| "panic".into()),
+        };
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        if let Ok(mut p) = LAST_PANIC.lock() {
+            *p = Some(format!("{msg}{at}"));
+        }
+    }));
+}
+
+/// The message of the last panic (Rust code trapped), if any.
+#[wasm_bindgen(js_name = lastPanic)]
+pub fn last_panic() -> Option<String> {
+    LAST_PANIC.lock().ok().and_then(|p| p.clone())
+}
+
+/// The core's error as a JavaScript `Error` whose message is "kind: message"
+/// (kind: not_dicom, parse, unsupported, policy, write, verification, io).
+fn js_error(e: Error) -> JsError {
+    let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    JsError::new(&format!("{kind}: {}", e.message))
+}
+
+/// Plain JS objects for maps (not `Map`), numbers as numbers.
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("io: cannot convert the result for JavaScript: {e}")))
+}
+
+#[wasm_bindgen]
+pub struct Deidentifier {
+    inner: crate::Deidentifier,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MappingsJs<'a> {
+    uids: &'a std::collections::BTreeMap<String, String>,
+    patient_ids: &'a std::collections::BTreeMap<String, String>,
+}
+
+#[wasm_bindgen]
+impl Deidentifier {
+    /// `policyJson`: a policy (only the fields it changes; null = the default policy).
+    /// `secret`: a passphrase or key material (null = a random secret for this instance
+    /// only: give every worker of a batch the same secret so that they agree).
+    /// `recordMappings`: keep old -> new tables for `mappings()` (they re-identify).
+    /// `reportValues`: put original and new values in the reports (they are PHI).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        policy_json: Option<String>,
+        secret: Option<String>,
+        record_mappings: Option<bool>,
+        report_values: Option<bool>,
+    ) -> Result<Deidentifier, JsError> {
+        let policy = match policy_json.as_deref() {
+            Some(j) if !j.trim().is_empty() => Policy::from_json(j).map_err(js_error)?,
+            _ => Policy::default(),
+        };
+        let secret = secret.filter(|s| !s.is_empty());
+        let inner = crate::Deidentifier::new(policy, secret.as_deref().map(str::as_bytes))
+            .map_err(js_error)?
+            .record_mappings(record_mappings.unwrap_or(false))
+            .report_values(report_values.unwrap_or(false));
+        Ok(Deidentifier { inner })
+    }
+
+    /// The default policy as pretty-printed JSON.
+    #[wasm_bindgen(js_name = defaultPolicy)]
+    pub fn default_policy() -> String {
+        Policy::default().to_json()
+    }
+
+    /// The policy in use, as JSON (defaults filled in).
+    #[wasm_bindgen(js_name = policyJson)]
+    pub fn policy_json(&self) -> String {
+        self.inner.policy().to_json()
+    }
+
+    /// First pass: add this file's identifying values to its patient's vocabulary.
+    pub fn harvest(&self, bytes: &[u8]) -> Result<(), JsError> {
+        self.inner.harvest(bytes).map_err(js_error)
+    }
+
+    /// De-identify one DICOM file: `{ bytes: Uint8Array, report: FileReport }`.
+    /// Throws when the file cannot be read, written or verified (nothing is returned).
+    #[wasm_bindgen(unchecked_return_type = "DeidentifyResult")]
+    pub fn deidentify(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let out = self.inner.deidentify(bytes).map_err(js_error)?;
+        let report = to_js(&out.report)?;
+        let result = js_sys::Object::new();
+        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&result, &JsValue::from_str(k), v).map(|_| ());
+        set("bytes", &js_sys::Uint8Array::from(out.bytes.as_slice()).into())
+            .and_then(|_| set("report", &report))
+            .map_err(|_| JsError::new("io: cannot build the result object"))?;
+        Ok(result.into())
+    }
+
+    /// `{ uids: {old: new}, patientIds: {old: new} }` when built with `recordMappings`,
+    /// else `null`.
+    #[wasm_bindgen(unchecked_return_type = "MappingTables | null")]
+    pub fn mappings(&self) -> Result<JsValue, JsError> {
+        match self.inner.mappings() {
+            None => Ok(JsValue::NULL),
+            Some(m) => to_js(&MappingsJs { uids: &m.uids, patient_ids: &m.patient_ids }),
+        }
+    }
+}
+
+/// The binding under Node: `cargo test --lib --release --target wasm32-unknown-unknown wasm::`
+/// with wasm-bindgen-test-runner as the runner (tools/build-wasm.sh --test).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+    use dicom_object::mem::InMemDicomObject;
+    use dicom_object::meta::FileMetaTableBuilder;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    const STUDY: &str = "1.2.826.0.1.3680043.8.498.424242";
+
+    fn sample() -> Vec<u8> {
+        let el = |g, e, vr, v: &str| DataElement::new(Tag(g, e), vr, PrimitiveValue::from(v));
+        let obj = InMemDicomObject::from_element_iter([
+            el(0x0008, 0x0016, VR::UI, "1.2.840.10008.5.1.4.1.1.7"),
+            el(0x0008, 0x0018, VR::UI, "1.2.826.0.1.3680043.8.498.424242.1.1"),
+            el(0x0008, 0x0020, VR::DA, "20240311"),
+            el(0x0008, 0x0060, VR::CS, "OT"),
+            el(0x0008, 0x1030, VR::LO, "CT HEAD for Testperson"),
+            el(0x0010, 0x0010, VR::PN, "Testperson^Quentin"),
+            el(0x0010, 0x0020, VR::LO, "555-0142"),
+            el(0x0010, 0x0030, VR::DA, "19700101"),
+            el(0x0010, 0x4000, VR::LT, "Quentin Testperson, call +44 20 7946 0142"),
+            el(0x0020, 0x000D, VR::UI, STUDY),
+            el(0x0020, 0x000E, VR::UI, "1.2.826.0.1.3680043.8.498.424242.1"),
+            el(0x0028, 0x0004, VR::CS, "MONOCHROME2"),
+            DataElement::new(Tag(0x0028, 0x0002), VR::US, PrimitiveValue::from(1_u16)),
+            DataElement::new(Tag(0x0028, 0x0010), VR::US, PrimitiveValue::from(2_u16)),
+            DataElement::new(Tag(0x0028, 0x0011), VR::US, PrimitiveValue::from(2_u16)),
+            DataElement::new(Tag(0x0028, 0x0100), VR::US, PrimitiveValue::from(8_u16)),
+            DataElement::new(Tag(0x0028, 0x0101), VR::US, PrimitiveValue::from(8_u16)),
+            DataElement::new(Tag(0x0028, 0x0102), VR::US, PrimitiveValue::from(7_u16)),
+            DataElement::new(Tag(0x0028, 0x0103), VR::US, PrimitiveValue::from(0_u16)),
+            DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, PrimitiveValue::from(vec![0_u8, 64, 128, 255])),
+        ]);
+        let file = obj.with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1")).unwrap();
+        let mut out = Vec::new();
+        file.write_all(&mut out).unwrap();
+        out
+    }
+
+    fn message(e: JsError) -> String {
+        js_sys::Error::from(JsValue::from(e)).message().into()
+    }
+
+    fn get(v: &JsValue, key: &str) -> JsValue {
+        js_sys::Reflect::get(v, &JsValue::from_str(key)).unwrap()
+    }
+
+    fn contains(hay: &[u8], needle: &str) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    #[wasm_bindgen_test]
+    fn default_policy_is_the_cores() {
+        assert_eq!(Deidentifier::default_policy(), Policy::default().to_json());
+        let d = Deidentifier::new(None, None, None, None).unwrap();
+        assert_eq!(d.policy_json(), Policy::default().to_json());
+    }
+
+    #[wasm_bindgen_test]
+    fn errors_carry_their_kind() {
+        let bad = Deidentifier::new(Some("{\"nope\": 1}".into()), None, None, None).err().unwrap();
+        assert!(message(bad).starts_with("policy: "));
+        let d = Deidentifier::new(None, Some("s".into()), None, None).unwrap();
+        let e = d.deidentify(b"not a dicom file at all").err().unwrap();
+        assert!(message(e).starts_with("not_dicom: "));
+        let e = d.harvest(b"nope").err().unwrap();
+        assert!(message(e).starts_with("not_dicom: "));
+    }
+
+    #[wasm_bindgen_test]
+    fn deidentify_returns_bytes_and_report() {
+        let d = Deidentifier::new(None, Some("secret".into()), None, None).unwrap();
+        let input = sample();
+        d.harvest(&input).unwrap();
+        let out = d.deidentify(&input).unwrap();
+        let bytes = js_sys::Uint8Array::new(&get(&out, "bytes")).to_vec();
+        assert_eq!(&bytes[128..132], b"DICM");
+        for phi in ["Testperson", "Quentin", "555-0142", "19700101", STUDY] {
+            assert!(!contains(&bytes, phi), "{phi} survived");
+        }
+        let report = get(&out, "report");
+        assert!(get(&report, "patient").as_string().unwrap().starts_with("ANON-"));
+        assert!(js_sys::Array::from(&get(&report, "elements")).length() > 5);
+        assert!(get(&get(&report, "verification"), "values_checked").as_f64().unwrap() > 0.0);
+        assert!(d.mappings().unwrap().is_null());
+    }
+
+    #[wasm_bindgen_test]
+    fn same_secret_same_uids_and_mappings_on_request() {
+        let run = |secret: &str| {
+            let d = Deidentifier::new(None, Some(secret.into()), Some(true), None).unwrap();
+            let out = d.deidentify(&sample()).unwrap();
+            (get(&get(&out, "report"), "study_instance_uid").as_string().unwrap(), d.mappings().unwrap())
+        };
+        let (a, m) = run("one");
+        let (b, _) = run("one");
+        let (c, _) = run("two");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(get(&get(&m, "uids"), STUDY).as_string().unwrap(), a);
+        assert!(get(&get(&m, "patientIds"), "555-0142").as_string().unwrap().starts_with("ANON-"));
+    }
+}

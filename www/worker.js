@@ -1,0 +1,119 @@
+// One de-identification worker: one dicom-deid core instance (its own harvested
+// vocabulary), driven by messages from the page. CPU-bound work only; no network.
+//
+// in:  {type:"init", module?: WebAssembly.Module, policy: string|null, secret: string, recordMappings: bool}
+//      {type:"harvest", files: [{id, blob}]}          every file of the batch (pass 1)
+//      {type:"deidentify", id, blob}                  one file (pass 2)
+//      {type:"mappings"}
+// out: {type:"ready", defaultPolicy} | {type:"error", message} (init failed)
+//      {type:"harvested", id} per file | {type:"harvestDone"}
+//      {type:"result", id, bytes (transferred ArrayBuffer), report} | {type:"failed", id, message}
+//      {type:"trap", id, message} (the instance is unusable: the page replaces this worker)
+//      {type:"mappings", mappings}
+import init, { initSync, Deidentifier, lastPanic } from "../pkg/dicom_deid.js";
+
+let deid = null;
+let mod = null;
+
+// The header is what harvest reads: a prefix is enough unless the header is bigger or
+// the data set is deflated past it, in which case the whole file is read.
+const HARVEST_PREFIX = 4 << 20;
+
+function trapped(e) {
+  return e instanceof WebAssembly.RuntimeError;
+}
+
+function panicMessage(e) {
+  let p = null;
+  try {
+    p = mod && lastPanic();
+  } catch (_) {
+    /* the instance may be unusable */
+  }
+  return "internal error (the core trapped" + (p ? ": " + p : "") + ")";
+}
+
+async function harvestOne(blob) {
+  const whole = blob.size <= HARVEST_PREFIX;
+  const first = new Uint8Array(await (whole ? blob : blob.slice(0, HARVEST_PREFIX)).arrayBuffer());
+  try {
+    deid.harvest(first);
+  } catch (e) {
+    if (trapped(e) || whole) throw e;
+    deid.harvest(new Uint8Array(await blob.arrayBuffer()));
+  }
+}
+
+// Messages may overlap at awaits (a worker reads its next file while it works on the
+// current one); everything else waits for the instance.
+let ready = null;
+
+async function initInstance(m) {
+  if (!mod) {
+    if (m.module) mod = initSync({ module: m.module });
+    else mod = await init();
+  }
+  deid?.free();
+  deid = new Deidentifier(m.policy || null, m.secret || null, !!m.recordMappings, false);
+}
+
+self.onmessage = async (ev) => {
+  const m = ev.data;
+  let id = m.id;
+  try {
+    if (m.type !== "init") await ready;
+    if (m.type === "init") {
+      let done;
+      ready = new Promise((r) => (done = r));
+      try {
+        await initInstance(m);
+      } finally {
+        done();
+      }
+      self.postMessage({ type: "ready", defaultPolicy: Deidentifier.defaultPolicy() });
+    } else if (m.type === "harvest") {
+      for (const f of m.files) {
+        id = f.id;
+        try {
+          await harvestOne(f.blob);
+        } catch (e) {
+          if (trapped(e)) throw e;
+          // Not DICOM or unreadable: reported by the second pass.
+        }
+        self.postMessage({ type: "harvested", id: f.id });
+      }
+      self.postMessage({ type: "harvestDone" });
+    } else if (m.type === "deidentify") {
+      let input;
+      try {
+        input = new Uint8Array(await m.blob.arrayBuffer());
+      } catch (e) {
+        if (trapped(e)) throw e;
+        self.postMessage({ type: "failed", id, message: "io: cannot read the file: " + (e && e.message ? e.message : e) });
+        return;
+      }
+      let out;
+      try {
+        out = deid.deidentify(input);
+      } catch (e) {
+        if (trapped(e)) throw e;
+        self.postMessage({ type: "failed", id, message: String(e && e.message ? e.message : e) });
+        return;
+      }
+      const bytes = out.bytes;
+      const buf =
+        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+      self.postMessage({ type: "result", id, bytes: buf, report: out.report }, [buf]);
+    } else if (m.type === "mappings") {
+      self.postMessage({ type: "mappings", mappings: deid.mappings() });
+    }
+  } catch (e) {
+    if (trapped(e)) {
+      self.postMessage({ type: "trap", id, message: panicMessage(e) });
+    } else if (m.type === "init") {
+      self.postMessage({ type: "error", message: String(e && e.message ? e.message : e) });
+    } else {
+      self.postMessage({ type: "trap", id, message: "worker error: " + String(e && e.message ? e.message : e) });
+    }
+  }
+};
