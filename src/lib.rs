@@ -28,3 +28,7 @@ pub use engine::{Deidentifier, Mappings, Output};
 pub use error::{Error, ErrorKind, Result};
 pub use policy::Policy;
 pub use report::FileReport;
+#[cfg(feature = "pixels")]
+pub mod pixels;
+#[cfg(feature = "pixels")]
+pub mod detect;

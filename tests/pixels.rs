@@ -1,0 +1,621 @@
+//! The pixel cleaner (feature "pixels"): decoding, display conversion, masking, writing, and
+//! the detector on rendered text (only when target/model/det.onnx exists; run
+//! tools/fetch-model.sh first, else those tests print a skip notice and pass).
+//!
+//!     cargo test --release --features pixels --test pixels
+#![cfg(feature = "pixels")]
+
+use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value};
+use dicom_core::{DataElement, Tag, VR};
+use dicom_deid::detect::{DetectOptions, Detector};
+use dicom_deid::pixels::{
+    self, clean, decode, equal_outside, fill_value, mask_frame, to_display_u8, BoxSource, CleanOptions, Fill, FrameStrategy, Photometric, PixelBox,
+    PixelError, Window,
+};
+use dicom_object::mem::InMemDicomObject;
+use std::sync::OnceLock;
+
+const EVLE: &str = "1.2.840.10008.1.2.1";
+
+struct Spec {
+    w: u16,
+    h: u16,
+    spp: u16,
+    bits_allocated: u16,
+    bits_stored: u16,
+    signed: bool,
+    pi: &'static str,
+    planar: u16,
+    frames: u32,
+}
+
+fn spec(w: u16, h: u16, spp: u16, ba: u16, bs: u16, signed: bool, pi: &'static str) -> Spec {
+    Spec { w, h, spp, bits_allocated: ba, bits_stored: bs, signed, pi, planar: 0, frames: 1 }
+}
+
+fn header(s: &Spec) -> InMemDicomObject {
+    let mut o = InMemDicomObject::new_empty();
+    let us = |o: &mut InMemDicomObject, e: u16, v: u16| {
+        o.put(DataElement::new(Tag(0x0028, e), VR::US, PrimitiveValue::from(v)));
+    };
+    o.put(DataElement::new(Tag(0x0008, 0x0016), VR::UI, PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.7")));
+    o.put(DataElement::new(Tag(0x0008, 0x0018), VR::UI, PrimitiveValue::from("2.25.1")));
+    us(&mut o, 0x0002, s.spp);
+    o.put(DataElement::new(Tag(0x0028, 0x0004), VR::CS, PrimitiveValue::from(s.pi)));
+    if s.spp == 3 {
+        us(&mut o, 0x0006, s.planar);
+    }
+    if s.frames > 1 {
+        o.put(DataElement::new(Tag(0x0028, 0x0008), VR::IS, PrimitiveValue::from(s.frames.to_string())));
+    }
+    us(&mut o, 0x0010, s.h);
+    us(&mut o, 0x0011, s.w);
+    us(&mut o, 0x0100, s.bits_allocated);
+    us(&mut o, 0x0101, s.bits_stored);
+    us(&mut o, 0x0102, s.bits_stored - 1);
+    us(&mut o, 0x0103, s.signed as u16);
+    o
+}
+
+/// An object with native pixel data from stored words (frame-major, as stored: planar
+/// configuration as in the spec).
+fn native(s: &Spec, words: &[u16]) -> InMemDicomObject {
+    let mut o = header(s);
+    let v = match s.bits_allocated {
+        16 => DataElement::new(Tag(0x7FE0, 0x0010), VR::OW, PrimitiveValue::U16(words.to_vec().into())),
+        8 => {
+            let mut b: Vec<u8> = words.iter().map(|w| *w as u8).collect();
+            if b.len() % 2 == 1 {
+                b.push(0);
+            }
+            DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, PrimitiveValue::U8(b.into()))
+        }
+        _ => {
+            let mut b: Vec<u8> = words.chunks(8).map(|c| c.iter().enumerate().fold(0u8, |a, (i, v)| a | (((v & 1) as u8) << i))).collect();
+            if b.len() % 2 == 1 {
+                b.push(0);
+            }
+            DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, PrimitiveValue::U8(b.into()))
+        }
+    };
+    o.put(v);
+    o
+}
+
+/// Deterministic pseudo-random words (xorshift), masked to `mask`.
+fn noise(n: usize, mask: u16, seed: u32) -> Vec<u16> {
+    let mut x = seed.wrapping_mul(2654435761).max(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as u16) & mask
+        })
+        .collect()
+}
+
+fn in_box(x: u32, y: u32, b: &PixelBox) -> bool {
+    b.x0 <= x && x < b.x1 && b.y0 <= y && y < b.y1
+}
+
+/// Mask `boxes` on every frame through `clean` (rules only), write the file, read it back,
+/// and check: inside = `expect_fill` words, outside = the original words, bit for bit.
+fn check_mask_roundtrip(s: &Spec, words: &[u16], boxes: &[PixelBox], expect_fill: &[u16]) {
+    let mut obj = native(s, words);
+    let before = decode(&obj, EVLE).expect("decode");
+    let opts = CleanOptions { pad: 0, detect: false, rule_boxes: boxes.iter().map(|b| (b.x0, b.y0, b.x1, b.y1)).collect(), frames: FrameStrategy::Every };
+    let report = clean(&mut obj, EVLE, None, &opts).expect("clean");
+    assert_eq!(report.frames, s.frames);
+    assert_eq!(report.boxes.len(), boxes.len() * s.frames as usize);
+    assert!(report.boxes.iter().all(|b| b.source == BoxSource::Rule));
+    let after = decode(&reencode(obj), EVLE).expect("decode after");
+    assert_eq!(after.frames.len(), before.frames.len());
+    for (fa, fb) in before.frames.iter().zip(&after.frames) {
+        let sp = fa.samples as usize;
+        for y in 0..fa.height {
+            for x in 0..fa.width {
+                let i = (y * fa.width + x) as usize * sp;
+                if boxes.iter().any(|b| in_box(x, y, b)) {
+                    assert_eq!(&fb.data[i..i + sp], expect_fill, "inside at {x},{y}");
+                } else {
+                    assert_eq!(&fb.data[i..i + sp], &fa.data[i..i + sp], "outside at {x},{y}");
+                }
+            }
+        }
+    }
+}
+
+/// Write as a Part 10 file (Explicit VR Little Endian) and parse it back.
+fn reencode(obj: InMemDicomObject) -> InMemDicomObject {
+    let meta = dicom_object::meta::FileMetaTableBuilder::new()
+        .transfer_syntax(EVLE)
+        .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+        .media_storage_sop_instance_uid("2.25.1")
+        .build()
+        .unwrap();
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta).write_all(&mut bytes).expect("write");
+    dicom_object::OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Always)
+        .from_reader(bytes.as_slice())
+        .expect("re-read")
+        .into_inner()
+}
+
+const B1: PixelBox = PixelBox { x0: 2, y0: 1, x1: 9, y1: 4 };
+const B2: PixelBox = PixelBox { x0: 10, y0: 6, x1: 40, y1: 40 }; // runs past the edge: clipped
+
+#[test]
+fn mask_mono_8_unsigned() {
+    let s = spec(16, 12, 1, 8, 8, false, "MONOCHROME2");
+    check_mask_roundtrip(&s, &noise(16 * 12, 0xFF, 1), &[B1, B2], &[0]);
+}
+
+#[test]
+fn mask_mono_16_with_bits_above_bits_stored_kept_outside() {
+    // 12 bits stored; the upper 4 bits carry junk (an overlay, say) and must survive outside.
+    let s = spec(16, 12, 1, 16, 12, false, "MONOCHROME2");
+    check_mask_roundtrip(&s, &noise(16 * 12, 0xFFFF, 2), &[B1], &[0]);
+}
+
+#[test]
+fn mask_mono_16_signed_fills_the_minimum() {
+    let s = spec(16, 12, 1, 16, 16, true, "MONOCHROME2");
+    check_mask_roundtrip(&s, &noise(16 * 12, 0xFFFF, 3), &[B1, B2], &[0x8000]);
+    let s = spec(16, 12, 1, 16, 12, true, "MONOCHROME2");
+    check_mask_roundtrip(&s, &noise(16 * 12, 0x0FFF, 4), &[B1], &[0x0800]); // -2048 in 12 bits
+    let s = spec(16, 12, 1, 8, 8, true, "MONOCHROME2");
+    check_mask_roundtrip(&s, &noise(16 * 12, 0xFF, 5), &[B1], &[0x80]);
+}
+
+#[test]
+fn mask_monochrome1_is_white_the_minimum_stored_value() {
+    let s = spec(16, 12, 1, 16, 10, false, "MONOCHROME1");
+    check_mask_roundtrip(&s, &noise(16 * 12, 0x3FF, 6), &[B1], &[0]);
+    // and it displays white
+    let obj = native(&s, &vec![0u16; 16 * 12].iter().enumerate().map(|(i, _)| (i % 1024) as u16).collect::<Vec<_>>());
+    let img = decode(&obj, EVLE).unwrap();
+    let d = to_display_u8(&img.frames[0], &img.info, Some(Window::MinMax));
+    assert_eq!(d.data[0], 255);
+}
+
+#[test]
+fn mask_rgb_planar_0() {
+    let s = spec(16, 12, 3, 8, 8, false, "RGB");
+    check_mask_roundtrip(&s, &noise(16 * 12 * 3, 0xFF, 7), &[B1, B2], &[0, 0, 0]);
+}
+
+#[test]
+fn mask_rgb_planar_1_is_written_planar_0() {
+    let mut s = spec(16, 12, 3, 8, 8, false, "RGB");
+    s.planar = 1;
+    let words = noise(16 * 12 * 3, 0xFF, 8);
+    let mut obj = native(&s, &words);
+    let img = decode(&obj, EVLE).unwrap();
+    // interleaved in the frame: pixel 5 = (R plane[5], G plane[5], B plane[5])
+    assert_eq!(&img.frames[0].data[15..18], &[words[5], words[192 + 5], words[384 + 5]]);
+    check_mask_roundtrip(&s, &words, &[B1], &[0, 0, 0]);
+    clean(&mut obj, EVLE, None, &CleanOptions { detect: false, ..Default::default() }).unwrap();
+    assert_eq!(obj.get(Tag(0x0028, 0x0006)).unwrap().to_int::<u16>().unwrap(), 0);
+    assert_eq!(obj.get(Tag(0x0028, 0x0301)).unwrap().to_str().unwrap().trim(), "NO");
+}
+
+#[test]
+fn mask_rgb_16_bits() {
+    let s = spec(8, 8, 3, 16, 16, false, "RGB");
+    check_mask_roundtrip(&s, &noise(8 * 8 * 3, 0xFFFF, 9), &[B1], &[0, 0, 0]);
+}
+
+#[test]
+fn mask_multi_frame_masks_every_frame() {
+    let mut s = spec(16, 12, 1, 16, 16, false, "MONOCHROME2");
+    s.frames = 4;
+    check_mask_roundtrip(&s, &noise(16 * 12 * 4, 0xFFFF, 10), &[B1, B2], &[0]);
+    let mut s = spec(16, 12, 3, 8, 8, false, "RGB");
+    s.frames = 3;
+    s.planar = 1;
+    check_mask_roundtrip(&s, &noise(16 * 12 * 9, 0xFF, 11), &[B1], &[0, 0, 0]);
+}
+
+#[test]
+fn mask_one_bit() {
+    let s = spec(16, 12, 1, 1, 1, false, "MONOCHROME2");
+    check_mask_roundtrip(&s, &noise(16 * 12, 1, 12), &[B1], &[0]);
+}
+
+#[test]
+fn mask_frame_only_touches_its_boxes() {
+    let s = spec(16, 12, 1, 16, 16, false, "MONOCHROME2");
+    let img = decode(&native(&s, &noise(192, 0xFFFF, 13)), EVLE).unwrap();
+    let mut f = img.frames[0].clone();
+    mask_frame(&mut f, &[B1], &fill_value(&img.info));
+    assert!(equal_outside(&img.frames[0], &f, &[B1]));
+    assert!(!equal_outside(&img.frames[0], &f, &[]));
+    assert_eq!(Fill::YbrBlack.words(8, false), vec![0, 128, 128]);
+    assert_eq!(Fill::Minimum.words(12, true), vec![0x800]);
+    assert_eq!(Fill::Index(-1).words(8, true), vec![0xFF]);
+}
+
+#[test]
+fn ybr_full_422_native_is_expanded_and_masked_black() {
+    // 4x2 image: pairs (Y1 Y2 Cb Cr)
+    let s = spec(4, 2, 3, 8, 8, false, "YBR_FULL_422");
+    let mut o = header(&s);
+    let raw: Vec<u8> = vec![10, 20, 100, 150, 30, 40, 110, 160, 50, 60, 120, 170, 70, 80, 130, 180];
+    o.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, PrimitiveValue::U8(raw.into())));
+    let img = decode(&o, EVLE).unwrap();
+    assert_eq!(img.info.photometric, Photometric::YbrFull);
+    assert_eq!(&img.frames[0].data[..12], &[10, 100, 150, 20, 100, 150, 30, 110, 160, 40, 110, 160]);
+    let mut o2 = o.clone();
+    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 1, 1)], frames: FrameStrategy::Every }).unwrap();
+    assert_eq!(o2.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim(), "YBR_FULL");
+    let after = decode(&o2, EVLE).unwrap();
+    assert_eq!(&after.frames[0].data[..6], &[0, 128, 128, 20, 100, 150]);
+    // displayed as RGB: Y=0, Cb=Cr=128 is black
+    let d = to_display_u8(&after.frames[0], &after.info, None);
+    assert_eq!((d.channels, &d.data[..3]), (3, &[0u8, 0, 0][..]));
+}
+
+#[test]
+fn palette_colour_fills_the_darkest_entry_and_displays_rgb() {
+    let s = spec(8, 4, 1, 8, 8, false, "PALETTE COLOR");
+    let mut o = native(&s, &(0..32).map(|i| (i % 4) as u16).collect::<Vec<_>>());
+    for c in 0..3u16 {
+        o.put(DataElement::new(Tag(0x0028, 0x1101 + c), VR::US, PrimitiveValue::U16(vec![4, 0, 16].into())));
+        // entry 2 is black; others bright (16-bit entries)
+        let lut: Vec<u16> = vec![0xFF00, 0x8000 + c * 0x1000, 0x0000, 0xFFFF];
+        o.put(DataElement::new(Tag(0x0028, 0x1201 + c), VR::OW, PrimitiveValue::U16(lut.into())));
+    }
+    let img = decode(&o, EVLE).unwrap();
+    assert_eq!(fill_value(&img.info), Fill::Index(2));
+    let d = to_display_u8(&img.frames[0], &img.info, None);
+    assert_eq!(&d.data[..6], &[0xFF, 0xFF, 0xFF, 0x80, 0x90, 0xA0]);
+    let mut o2 = o.clone();
+    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 2, 1)], frames: FrameStrategy::Every }).unwrap();
+    let after = decode(&o2, EVLE).unwrap();
+    assert_eq!(&after.frames[0].data[..3], &[2, 2, 2]);
+}
+
+#[test]
+fn display_window_rescale_and_min_max() {
+    let s = spec(4, 1, 1, 16, 16, true, "MONOCHROME2");
+    let mut o = native(&s, &[(-1000i16) as u16, 0, 40, 3000]);
+    o.put(DataElement::new(Tag(0x0028, 0x1050), VR::DS, PrimitiveValue::from("40")));
+    o.put(DataElement::new(Tag(0x0028, 0x1051), VR::DS, PrimitiveValue::from("400")));
+    let img = decode(&o, EVLE).unwrap();
+    assert_eq!(img.frames[0].value(0), -1000);
+    let d = to_display_u8(&img.frames[0], &img.info, None);
+    assert_eq!((d.data[0], d.data[3]), (0, 255));
+    assert!((126..=129).contains(&d.data[2]), "{:?}", d.data);
+    let d = to_display_u8(&img.frames[0], &img.info, Some(Window::MinMax));
+    assert_eq!((d.data[0], d.data[3]), (0, 255));
+    // rescale: the window applies to rescaled values
+    o.put(DataElement::new(Tag(0x0028, 0x1052), VR::DS, PrimitiveValue::from("-1024")));
+    let img = decode(&o, EVLE).unwrap();
+    let d = to_display_u8(&img.frames[0], &img.info, None);
+    assert_eq!(d.data[1], 0); // 0 stored = -1024 HU
+}
+
+/// RLE Lossless (PS3.5 Annex G) with literal runs only: enough for a decoder test.
+fn rle_frame(words: &[u16], spp: usize, bytes: usize) -> Vec<u8> {
+    let npx = words.len() / spp;
+    let mut segments: Vec<Vec<u8>> = Vec::new();
+    for s in 0..spp {
+        for b in (0..bytes).rev() {
+            let plane: Vec<u8> = (0..npx).map(|p| (words[p * spp + s] >> (8 * b)) as u8).collect();
+            let mut seg = Vec::new();
+            for chunk in plane.chunks(128) {
+                seg.push((chunk.len() - 1) as u8);
+                seg.extend_from_slice(chunk);
+            }
+            if seg.len() % 2 == 1 {
+                seg.push(0);
+            }
+            segments.push(seg);
+        }
+    }
+    let mut out = vec![0u8; 64];
+    out[..4].copy_from_slice(&(segments.len() as u32).to_le_bytes());
+    let mut off = 64u32;
+    for (i, seg) in segments.iter().enumerate() {
+        out[4 + 4 * i..8 + 4 * i].copy_from_slice(&off.to_le_bytes());
+        off += seg.len() as u32;
+    }
+    for seg in segments {
+        out.extend(seg);
+    }
+    out
+}
+
+fn encapsulated(s: &Spec, frames: Vec<Vec<u8>>) -> InMemDicomObject {
+    let mut o = header(s);
+    o.put(DataElement::new(
+        Tag(0x7FE0, 0x0010),
+        VR::OB,
+        Value::PixelSequence(PixelFragmentSequence::new(Vec::<u32>::new(), frames)),
+    ));
+    o
+}
+
+#[test]
+fn rle_decodes_rgb_8_and_mono_16_multi_frame() {
+    const RLE: &str = "1.2.840.10008.1.2.5";
+    let mut s = spec(20, 7, 3, 8, 8, false, "RGB");
+    s.frames = 2;
+    let words = noise(20 * 7 * 3 * 2, 0xFF, 20);
+    let o = encapsulated(&s, words.chunks(420).map(|f| rle_frame(f, 3, 1)).collect());
+    let img = decode(&o, RLE).unwrap();
+    assert!(img.info.was_encapsulated);
+    assert_eq!(img.frames.iter().flat_map(|f| f.data.clone()).collect::<Vec<_>>(), words);
+    let mut s = spec(300, 3, 1, 16, 12, true, "MONOCHROME2");
+    s.frames = 3;
+    let words = noise(900 * 3, 0x0FFF, 21);
+    let mut o = encapsulated(&s, words.chunks(900).map(|f| rle_frame(f, 1, 2)).collect());
+    let img = decode(&o, RLE).unwrap();
+    assert_eq!(img.frames.iter().flat_map(|f| f.data.clone()).collect::<Vec<_>>(), words);
+    // cleaned: written native, frames kept, boxes masked
+    let r = clean(&mut o, RLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 10, 1)], frames: FrameStrategy::Every }).unwrap();
+    assert!(r.was_encapsulated);
+    let after = decode(&reencode(o), EVLE).unwrap();
+    assert_eq!(after.frames.len(), 3);
+    assert_eq!(after.frames[2].data[0], 0x800);
+    assert_eq!(after.frames[2].data[10..], img.frames[2].data[10..]);
+}
+
+#[test]
+fn jpeg_baseline_decodes_to_rgb() {
+    use dicom_pixeldata::Transcode;
+    let s = spec(32, 16, 3, 8, 8, false, "RGB");
+    // smooth colours so that lossy JPEG stays close
+    let words: Vec<u16> = (0..32 * 16).flat_map(|p| [(p % 32 * 8) as u16, (p / 32 * 16) as u16, 128]).collect();
+    let obj = native(&s, &words);
+    let meta = dicom_object::meta::FileMetaTableBuilder::new()
+        .transfer_syntax(EVLE)
+        .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+        .media_storage_sop_instance_uid("2.25.1")
+        .build()
+        .unwrap();
+    let mut file = obj.with_exact_meta(meta);
+    let jpeg = dicom_transfer_syntax_registry::entries::JPEG_BASELINE.erased();
+    file.transcode(&jpeg).expect("JPEG encode");
+    let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
+    assert_eq!(ts, "1.2.840.10008.1.2.4.50");
+    let pi = file.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim().to_string();
+    let img = decode(&file, &ts).unwrap();
+    assert_eq!(img.info.photometric, Photometric::Rgb, "from {pi}");
+    let maxdiff = img.frames[0].data.iter().zip(&words).map(|(a, b)| (*a as i32 - *b as i32).abs()).max().unwrap();
+    assert!(maxdiff < 24, "JPEG round trip differs by {maxdiff}");
+    let mut obj = file.into_inner();
+    clean(&mut obj, &ts, None, &CleanOptions { detect: false, ..Default::default() }).unwrap();
+    assert_eq!(obj.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim(), "RGB");
+    assert_eq!(decode(&obj, EVLE).unwrap().frames[0].data, img.frames[0].data);
+}
+
+#[test]
+fn undecodable_pixel_data_fails_closed_with_a_reason() {
+    let s = spec(8, 8, 1, 16, 16, false, "MONOCHROME2");
+    let mut o = encapsulated(&s, vec![vec![0xFF, 0xD8, 0xFF, 0xF7, 0, 0]]);
+    let before = o.clone();
+    let e = clean(&mut o, "1.2.840.10008.1.2.4.80", None, &CleanOptions { detect: false, ..Default::default() }).unwrap_err();
+    assert!(matches!(e, PixelError::Unsupported(_)));
+    assert!(e.to_string().contains("JPEG-LS lossless: no decoder built for this platform"), "{e}");
+    assert_eq!(format!("{o:?}"), format!("{before:?}"), "object changed on error");
+    let e = decode(&o, "1.2.840.10008.1.2.4.81").unwrap_err();
+    assert!(e.reason().contains("JPEG-LS near-lossless"), "{e}");
+    let e = decode(&o, "1.2.3.4.5").unwrap_err();
+    assert!(e.reason().contains("unknown transfer syntax"), "{e}");
+    // 32 bits allocated
+    let mut o = header(&spec(2, 2, 1, 32, 32, false, "MONOCHROME2"));
+    o.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, PrimitiveValue::U8(vec![0u8; 16].into())));
+    assert!(matches!(decode(&o, EVLE), Err(PixelError::Unsupported(_))));
+    // short pixel data
+    let mut o = header(&spec(8, 8, 1, 16, 16, false, "MONOCHROME2"));
+    o.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OW, PrimitiveValue::U16(vec![0u16; 10].into())));
+    assert!(matches!(decode(&o, EVLE), Err(PixelError::Malformed(_))));
+    // corrupt RLE
+    let o = encapsulated(&spec(8, 8, 1, 8, 8, false, "MONOCHROME2"), vec![vec![1, 2, 3]]);
+    assert!(matches!(decode(&o, "1.2.840.10008.1.2.5"), Err(PixelError::Decode(_))));
+    // detection asked for without a model
+    let mut o = native(&spec(4, 4, 1, 8, 8, false, "MONOCHROME2"), &[0; 16]);
+    assert!(matches!(clean(&mut o, EVLE, None, &CleanOptions::default()), Err(PixelError::Detector(_))));
+}
+
+// ---------------------------------------------------------------------------------------
+// The detector on rendered text (needs target/model/det.onnx).
+
+/// 5x7 glyphs, one row per string, '#' = ink.
+fn glyph(c: char) -> [&'static str; 7] {
+    match c {
+        '0' => [" ### ", "#   #", "#  ##", "# # #", "##  #", "#   #", " ### "],
+        '1' => ["  #  ", " ##  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "],
+        '2' => [" ### ", "#   #", "    #", "   # ", "  #  ", " #   ", "#####"],
+        '3' => ["#####", "   # ", "  #  ", "   # ", "    #", "#   #", " ### "],
+        '4' => ["   # ", "  ## ", " # # ", "#  # ", "#####", "   # ", "   # "],
+        '5' => ["#####", "#    ", "#### ", "    #", "    #", "#   #", " ### "],
+        '6' => ["  ## ", " #   ", "#    ", "#### ", "#   #", "#   #", " ### "],
+        '7' => ["#####", "    #", "   # ", "  #  ", " #   ", " #   ", " #   "],
+        '8' => [" ### ", "#   #", "#   #", " ### ", "#   #", "#   #", " ### "],
+        '9' => [" ### ", "#   #", "#   #", " ####", "    #", "   # ", " ##  "],
+        'D' => ["#### ", "#   #", "#   #", "#   #", "#   #", "#   #", "#### "],
+        'O' => [" ### ", "#   #", "#   #", "#   #", "#   #", "#   #", " ### "],
+        'B' => ["#### ", "#   #", "#   #", "#### ", "#   #", "#   #", "#### "],
+        'M' => ["#   #", "## ##", "# # #", "# # #", "#   #", "#   #", "#   #"],
+        'R' => ["#### ", "#   #", "#   #", "#### ", "# #  ", "#  # ", "#   #"],
+        'N' => ["#   #", "##  #", "# # #", "#  ##", "#   #", "#   #", "#   #"],
+        'E' => ["#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#####"],
+        'S' => [" ####", "#    ", "#    ", " ### ", "    #", "    #", "#### "],
+        'T' => ["#####", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  "],
+        'A' => [" ### ", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"],
+        'H' => ["#   #", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"],
+        'I' => [" ### ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "],
+        'L' => ["#    ", "#    ", "#    ", "#    ", "#    ", "#    ", "#####"],
+        '/' => ["    #", "    #", "   # ", "  #  ", " #   ", "#    ", "#    "],
+        ':' => ["     ", "  #  ", "  #  ", "     ", "  #  ", "  #  ", "     "],
+        _ => ["     "; 7],
+    }
+}
+
+/// Draw `text` at (x, y) with `scale`-pixel dots into a mono frame; returns its box.
+fn draw_text(frame: &mut [u16], w: usize, x: usize, y: usize, scale: usize, text: &str, value: u16) -> PixelBox {
+    assert!(x + text.len() * 6 * scale <= w, "text runs past the right edge");
+    for (i, c) in text.chars().enumerate() {
+        for (r, row) in glyph(c).iter().enumerate() {
+            for (k, ch) in row.chars().enumerate() {
+                if ch == '#' {
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            frame[(y + r * scale + dy) * w + x + (i * 6 + k) * scale + dx] = value;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    PixelBox { x0: x as u32, y0: y as u32, x1: (x + (text.len() * 6 - 1) * scale) as u32, y1: (y + 7 * scale) as u32 }
+}
+
+fn detector() -> Option<&'static Detector> {
+    static DET: OnceLock<Option<Detector>> = OnceLock::new();
+    DET.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/model/det.onnx");
+        if !path.exists() {
+            eprintln!("SKIP: {} not found (run tools/fetch-model.sh): detector tests skipped", path.display());
+            return None;
+        }
+        Some(Detector::from_file(&path, DetectOptions::default()).expect("model loads"))
+    })
+    .as_ref()
+}
+
+/// A smooth "anatomy" background with some texture.
+fn background(w: usize, h: usize, seed: u32) -> Vec<u16> {
+    let n = noise(w * h, 0x3F, seed);
+    (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as f64, (i / w) as f64);
+            let r = ((x - w as f64 / 2.0).powi(2) + (y - h as f64 / 2.0).powi(2)).sqrt();
+            let v = if r < h as f64 / 3.0 { 900.0 - r * 2.0 } else { 100.0 };
+            (v as u16) + n[i]
+        })
+        .collect()
+}
+
+/// Every `ink` pixel inside `t` lies in one of the boxes (words may get separate boxes).
+fn ink_covered(f: &[u16], w: usize, t: &PixelBox, ink: u16, boxes: &[pixels::MaskedBox]) -> bool {
+    let mut n = 0;
+    for y in t.y0..t.y1 {
+        for x in t.x0..t.x1 {
+            if f[y as usize * w + x as usize] == ink {
+                n += 1;
+                if !boxes.iter().any(|b| b.x0 <= x && x < b.x1 && b.y0 <= y && y < b.y1) {
+                    return false;
+                }
+            }
+        }
+    }
+    n > 0
+}
+
+fn all_ink_masked(before: &[u16], after: &[u16], ink: u16) -> (usize, usize) {
+    let total = before.iter().filter(|v| **v == ink).count();
+    let left = before.iter().zip(after).filter(|(a, b)| **a == ink && **b == ink).count();
+    (total, left)
+}
+
+#[test]
+fn detector_masks_rendered_text_single_frame() {
+    let Some(det) = detector() else { return };
+    let (w, h) = (320usize, 240usize);
+    let mut f = background(w, h, 30);
+    let t1 = draw_text(&mut f, w, 4, 4, 2, "DOE JOHN", 4000);
+    let t2 = draw_text(&mut f, w, 4, 220, 2, "MRN 12345678", 4000);
+    let t3 = draw_text(&mut f, w, 150, 4, 2, "DOB 01/02/1960", 4000);
+    let s = spec(w as u16, h as u16, 1, 16, 12, false, "MONOCHROME2");
+    let mut obj = native(&s, &f);
+    let r = clean(&mut obj, EVLE, Some(det), &CleanOptions::default()).unwrap();
+    let after = decode(&obj, EVLE).unwrap();
+    let (total, left) = all_ink_masked(&f, &after.frames[0].data, 4000);
+    assert!(total > 500);
+    assert_eq!(left, 0, "text pixels left unmasked; boxes {:?}", r.boxes);
+    for t in [t1, t2, t3] {
+        assert!(ink_covered(&f, w, &t, 4000, &r.boxes), "{t:?} not covered by {:?}", r.boxes);
+    }
+    // the centre of the image is not masked
+    let c = (h / 2) * w + w / 2;
+    assert_eq!(after.frames[0].data[c], f[c]);
+    assert!(r.boxes.iter().all(|b| b.source == BoxSource::Detector && b.score >= 0.6));
+}
+
+#[test]
+fn detector_masks_changing_text_on_every_frame() {
+    let Some(det) = detector() else { return };
+    let (w, h, n) = (256usize, 192usize, 6usize);
+    let base = background(w, h, 31);
+    let mut words = Vec::new();
+    let mut inks = Vec::new();
+    for i in 0..n {
+        let mut f = base.clone();
+        draw_text(&mut f, w, 4, 4, 2, "SMITH ANNA", 4000);
+        // a frame counter / clock that changes every other frame
+        draw_text(&mut f, w, 150, 170, 2, &format!("T 10:0{}", i / 2), 4000);
+        // moving "anatomy" on the last two frames only
+        if i >= n - 2 {
+            for y in 80..120 {
+                for x in 100 + i * 3..140 + i * 3 {
+                    f[y * w + x] = 2000;
+                }
+            }
+        }
+        inks.push(f.clone());
+        words.extend(f);
+    }
+    let mut s = spec(w as u16, h as u16, 1, 16, 12, false, "MONOCHROME2");
+    s.frames = n as u32;
+    for strategy in [FrameStrategy::Every, FrameStrategy::ReuseUnchanged] {
+        let mut obj = native(&s, &words);
+        let opts = CleanOptions { frames: strategy, ..Default::default() };
+        let r = clean(&mut obj, EVLE, Some(det), &opts).unwrap();
+        let after = decode(&obj, EVLE).unwrap();
+        for (i, f) in inks.iter().enumerate() {
+            let (total, left) = all_ink_masked(f, &after.frames[i].data, 4000);
+            assert!(total > 100);
+            assert_eq!(left, 0, "{strategy:?}: frame {i}: {left} text pixels left");
+        }
+        match strategy {
+            FrameStrategy::Every => assert_eq!(r.frames_detected, n as u32),
+            // frames 1, 3 equal their predecessor outside the boxes (the counter changes
+            // inside a box only at 2 and 4, which are detected afresh if the box does not
+            // cover the new digit) - at least frame 1 must be reused, and the two moving
+            // frames must be detected.
+            FrameStrategy::ReuseUnchanged => {
+                assert!(r.frames_detected < n as u32 && r.frames_detected >= 3, "detected {}", r.frames_detected);
+                assert!(r.boxes.iter().any(|b| b.source == BoxSource::DetectorReused));
+            }
+        }
+    }
+}
+
+#[test]
+fn detector_on_rgb_and_monochrome1() {
+    let Some(det) = detector() else { return };
+    let (w, h) = (320usize, 240usize);
+    // MONOCHROME1: text is dark (low values display white... here ink = 0 = white)
+    let mut f: Vec<u16> = background(w, h, 32).iter().map(|v| 1023 - (*v).min(1023)).collect();
+    draw_text(&mut f, w, 6, 6, 2, "HOSPITAL 42", 0);
+    let s = spec(w as u16, h as u16, 1, 16, 10, false, "MONOCHROME1");
+    let obj = native(&s, &f);
+    let img = decode(&obj, EVLE).unwrap();
+    let boxes = pixels::find_boxes(&img, Some(det), &CleanOptions::default()).unwrap().0;
+    let t = PixelBox { x0: 6, y0: 6, x1: 6 + 65 * 2, y1: 6 + 14 };
+    assert!(ink_covered(&f, w, &t, 0, &boxes), "{t:?} not covered by {boxes:?}");
+    // RGB, yellow text
+    let mono = background(w, h, 33);
+    let mut g = mono.clone();
+    let t = draw_text(&mut g, w, 10, 200, 2, "ANNA 1999", 9999);
+    let rgb: Vec<u16> = g.iter().flat_map(|v| if *v == 9999 { [255, 255, 0] } else { let x = (*v >> 2).min(255); [x, x, x] }).collect();
+    let obj = native(&spec(w as u16, h as u16, 3, 8, 8, false, "RGB"), &rgb);
+    let img = decode(&obj, EVLE).unwrap();
+    let boxes = pixels::find_boxes(&img, Some(det), &CleanOptions::default()).unwrap().0;
+    assert!(ink_covered(&g, w, &t, 9999, &boxes), "{t:?} not covered by {boxes:?}");
+}
