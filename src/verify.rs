@@ -91,7 +91,7 @@ pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy
 
     let mut paths = HashSet::new();
     let mut problems = Vec::new();
-    walk(&obj, &mut Vec::new(), &needles, &mut paths, &mut problems, &mut stats, policy);
+    walk(&obj, &mut Vec::new(), needles, &mut paths, &mut problems, &mut stats, policy);
     for r in removed {
         stats.removed_elements_checked += 1;
         if paths.contains(r) && !MARKERS.contains(&r.as_str()) {

@@ -78,7 +78,7 @@ fn broken_files() -> Vec<(&'static str, Vec<u8>)> {
 
 fn non_dicom_files() -> Vec<(&'static str, Vec<u8>)> {
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0".to_vec();
-    png.extend(std::iter::repeat(0x5Au8).take(300));
+    png.extend(std::iter::repeat_n(0x5Au8, 300));
     vec![("ward/picture.png", png), ("notes.txt", b"Just a text file, not a DICOM file.\n".to_vec())]
 }
 

@@ -133,7 +133,7 @@ pub fn write(obj: InMemDicomObject, old_meta: &FileMetaTable, map_uid: impl Fn(&
         .build()
         .map_err(|e| Error::write(format!("cannot build the file meta group: {}", error_chain(&e))))?;
     let mut obj = obj;
-    native_pixels_as_bytes(&mut obj, &ts_of(&old_meta));
+    native_pixels_as_bytes(&mut obj, &ts_of(old_meta));
     let file = obj.with_exact_meta(meta);
     let mut out = Vec::new();
     file.write_all(&mut out).map_err(|e| Error::write(format!("cannot encode the output: {}", error_chain(&e))))?;

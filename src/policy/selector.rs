@@ -62,7 +62,7 @@ impl Selector {
         }
         self.sequences.len() == path.len()
             && self.sequences.iter().zip(path).all(|((st, spec), (pt, idx))| {
-                st == pt && matches!(spec, ItemSpec::Any) || (st == pt && *spec == ItemSpec::Index(*idx))
+                st == pt && (*spec == ItemSpec::Any || *spec == ItemSpec::Index(*idx))
             })
     }
 }
