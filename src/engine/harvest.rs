@@ -11,6 +11,7 @@ use crate::Deidentifier;
 use dicom_core::header::Header;
 use dicom_core::value::Value;
 use dicom_core::Tag;
+use super::io::element_text;
 use dicom_object::mem::InMemDicomObject;
 use std::collections::HashSet;
 
@@ -19,26 +20,20 @@ use std::collections::HashSet;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PatientKey(pub String, pub Option<String>);
 
-fn text_of(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let v = obj.get(tag)?.value().to_str().ok()?;
-    let v = v.trim_matches(|c: char| c == ' ' || c == '\0').to_string();
-    (!v.is_empty()).then_some(v)
-}
-
 /// Patient ID when present; else name + birth date; else the study; else the instance.
 pub fn patient_key(obj: &InMemDicomObject) -> PatientKey {
-    if let Some(id) = text_of(obj, Tag(0x0010, 0x0020)) {
-        let issuer = text_of(obj, Tag(0x0010, 0x0021)).unwrap_or_default();
+    if let Some(id) = element_text(obj, Tag(0x0010, 0x0020)) {
+        let issuer = element_text(obj, Tag(0x0010, 0x0021)).unwrap_or_default();
         return PatientKey(format!("id:{issuer}|{id}"), Some(id));
     }
-    if let Some(name) = text_of(obj, Tag(0x0010, 0x0010)) {
-        let birth = text_of(obj, Tag(0x0010, 0x0030)).unwrap_or_default();
+    if let Some(name) = element_text(obj, Tag(0x0010, 0x0010)) {
+        let birth = element_text(obj, Tag(0x0010, 0x0030)).unwrap_or_default();
         return PatientKey(format!("name:{name}|{birth}"), None);
     }
-    if let Some(study) = text_of(obj, Tag(0x0020, 0x000D)) {
+    if let Some(study) = element_text(obj, Tag(0x0020, 0x000D)) {
         return PatientKey(format!("study:{study}"), None);
     }
-    PatientKey(format!("instance:{}", text_of(obj, Tag(0x0008, 0x0018)).unwrap_or_default()), None)
+    PatientKey(format!("instance:{}", element_text(obj, Tag(0x0008, 0x0018)).unwrap_or_default()), None)
 }
 
 /// Values that say nothing about anyone, never worth harvesting.

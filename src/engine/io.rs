@@ -69,11 +69,7 @@ pub fn check_complete(file: &DefaultDicomObject) -> Result<()> {
     if file.meta().media_storage_sop_class_uid().trim_end_matches('\0') == DICOMDIR_CLASS {
         return Ok(()); // a DICOMDIR carries its identity in the meta group only
     }
-    let text = |g: u16, e: u16| {
-        file.get(Tag(g, e))
-            .and_then(|el| el.value().to_str().ok().map(|s| s.trim_end_matches(['\0', ' ']).to_string()))
-            .filter(|s| !s.is_empty())
-    };
+    let text = |g: u16, e: u16| element_text(file, Tag(g, e));
     let incomplete = |what: &str| Error::parse(format!("{what}: the data set is incomplete or the file truncated"));
     let class = text(0x0008, 0x0016).ok_or_else(|| incomplete("no SOP Class UID (0008,0016)"))?;
     text(0x0008, 0x0018).ok_or_else(|| incomplete("no SOP Instance UID (0008,0018)"))?;
@@ -97,7 +93,15 @@ pub fn check_transfer_syntax(uid: &str) -> Result<()> {
     }
 }
 
-fn ts_of(meta: &FileMetaTable) -> String {
+/// An element's value as text, without padding; `None` when absent or empty.
+pub fn element_text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
+    let v = obj.get(tag)?.value().to_str().ok()?;
+    let v = v.trim_matches(|c: char| c == ' ' || c == '\0').to_string();
+    (!v.is_empty()).then_some(v)
+}
+
+/// The transfer syntax UID of a meta group, without padding.
+pub fn transfer_syntax(meta: &FileMetaTable) -> String {
     meta.transfer_syntax().trim_end_matches('\0').to_string()
 }
 
@@ -121,11 +125,11 @@ fn native_pixels_as_bytes(obj: &mut InMemDicomObject, ts: &str) {
 
 /// Encode the de-identified data set with a fresh meta group in the original transfer syntax.
 pub fn write(obj: InMemDicomObject, old_meta: &FileMetaTable, map_uid: impl Fn(&str) -> String) -> Result<Vec<u8>> {
-    let text = |tag: Tag| obj.get(tag).and_then(|e| e.value().to_str().ok()).map(|s| s.trim_end_matches(['\0', ' ']).to_string());
+    let text = |tag: Tag| element_text(&obj, tag);
     let class = text(Tag(0x0008, 0x0016)).unwrap_or_else(|| old_meta.media_storage_sop_class_uid().trim_end_matches('\0').to_string());
     let instance = text(Tag(0x0008, 0x0018)).unwrap_or_else(|| map_uid(old_meta.media_storage_sop_instance_uid()));
     let meta = FileMetaTableBuilder::new()
-        .transfer_syntax(old_meta.transfer_syntax().trim_end_matches('\0'))
+        .transfer_syntax(transfer_syntax(old_meta))
         .media_storage_sop_class_uid(class)
         .media_storage_sop_instance_uid(instance)
         .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
@@ -133,7 +137,7 @@ pub fn write(obj: InMemDicomObject, old_meta: &FileMetaTable, map_uid: impl Fn(&
         .build()
         .map_err(|e| Error::write(format!("cannot build the file meta group: {}", error_chain(&e))))?;
     let mut obj = obj;
-    native_pixels_as_bytes(&mut obj, &ts_of(old_meta));
+    native_pixels_as_bytes(&mut obj, &transfer_syntax(old_meta));
     let file = obj.with_exact_meta(meta);
     let mut out = Vec::new();
     file.write_all(&mut out).map_err(|e| Error::write(format!("cannot encode the output: {}", error_chain(&e))))?;

@@ -166,7 +166,7 @@ impl Deidentifier {
         Ok(())
     }
 
-    /// The patient's vocabulary with `vocab` added. When nothing is new (the usual case
+    /// The patient's vocabulary with the harvested `pairs` added. When nothing is new (the usual case
     /// after the harvest pass) the shared one is returned as is, matchers already built.
     fn merge_patient_vocabulary(&self, key: &PatientKey, pairs: harvest::Harvest) -> Arc<PatientVocabulary> {
         if let Some(p) = self.patients.read().expect("vocabulary lock").get(&key.0) {
@@ -226,7 +226,7 @@ impl Deidentifier {
     /// Everything but the verification: the new bytes, the report and the vocabulary.
     fn transform(&self, input: &[u8]) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
         let file = io::parse(input, false)?;
-        let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
+        let ts = io::transfer_syntax(file.meta());
         io::check_transfer_syntax(&ts)?;
         io::check_complete(&file)?;
         let key = harvest::patient_key(&file);
@@ -243,13 +243,8 @@ impl Deidentifier {
         let (meta, obj) = (file.meta().clone(), file.into_inner());
         let mut obj = run.process_root(obj);
         markers::add(&mut obj, &self.policy.options, &mut run.report);
-        let uid = |tag: u16| {
-            obj.get(dicom_core::Tag(if tag == 0x0018 { 0x0008 } else { 0x0020 }, tag))
-                .and_then(|e| e.value().to_str().ok())
-                .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
-                .unwrap_or_default()
-        };
-        let uids = (uid(0x000D), uid(0x000E), uid(0x0018));
+        let uid = |g: u16, e: u16| io::element_text(&obj, dicom_core::Tag(g, e)).unwrap_or_default();
+        let uids = (uid(0x0020, 0x000D), uid(0x0020, 0x000E), uid(0x0008, 0x0018));
         let bytes = io::write(obj, &meta, |old| run.map_uid(old))?;
         let mut report = run.into_report(ts);
         (report.study_instance_uid, report.series_instance_uid, report.sop_instance_uid) = uids;
