@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Write,
     /// The independent verification pass found PHI or an element that should be gone.
     Verification,
+    /// The pixels could not be cleaned (undecodable encoding, limits, no model): withheld.
+    Pixels,
     /// Reading or writing a file failed.
     Io,
 }

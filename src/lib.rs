@@ -23,6 +23,8 @@ pub mod text;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(all(target_arch = "wasm32", feature = "pixels"))]
+mod wasm_libc;
 
 pub use engine::{Deidentifier, Mappings, Output};
 pub use error::{Error, ErrorKind, Result};
@@ -32,3 +34,12 @@ pub use report::FileReport;
 pub mod pixels;
 #[cfg(feature = "pixels")]
 pub mod detect;
+
+/// The text detection model compiled into this build (native builds with the "pixels"
+/// feature, when tools/fetch-model.sh had fetched it), for `Deidentifier::load_model`.
+pub fn embedded_model() -> Option<&'static [u8]> {
+    #[cfg(embedded_model)]
+    return Some(include_bytes!(env!("DICOM_DEID_MODEL_PATH")));
+    #[cfg(not(embedded_model))]
+    None
+}

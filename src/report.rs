@@ -17,6 +17,9 @@ pub struct FileReport {
     /// Every element changed, removed, or added (markers), in data set order.
     pub elements: Vec<ElementChange>,
     pub verification: Verification,
+    /// What the pixel cleaner did (absent when the file has no pixels or pixels are off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pixels: Option<PixelReport>,
     /// Paths of removed elements, for the verifier.
     #[serde(skip)]
     pub removed_paths: Vec<String>,
@@ -54,4 +57,55 @@ pub struct Verification {
     pub vocabulary_entries: usize,
     pub raw_bytes_checked: usize,
     pub removed_elements_checked: usize,
+}
+
+/// Where a masked box came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoxSource {
+    /// Found by the text detector on this frame.
+    Detector,
+    /// Found by the detector on other frames of the clip and masked on this one too.
+    DetectorReused,
+    /// A known-region rule of the policy.
+    Rule,
+}
+
+/// One masked rectangle: frame index (0-based), `[x0, x1) x [y0, y1)` in pixels of the
+/// frame, the detector's score (1.0 for rules).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MaskedBox {
+    pub frame: u32,
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+    pub score: f32,
+    pub source: BoxSource,
+}
+
+/// What the pixel cleaner did to one file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PixelReport {
+    pub frames: u32,
+    pub columns: u32,
+    pub rows: u32,
+    /// Frames on which the detector ran (the others took the boxes found on those).
+    pub frames_detected: u32,
+    pub boxes: Vec<MaskedBox>,
+    /// Photometric interpretation written (differs from the input after YBR -> RGB).
+    pub photometric: String,
+    /// Pixel data was encapsulated (compressed) in the input.
+    pub was_encapsulated: bool,
+    /// Set when the pixels were deliberately left as they are (a computed grid such as RT
+    /// Dose, see `pixels.computed_sop_classes`), with the reason; nothing was masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_because: Option<String>,
+}
+
+impl PixelReport {
+    /// True when pixels were decoded, scanned and written back.
+    pub fn cleaned(&self) -> bool {
+        self.kept_because.is_none()
+    }
 }

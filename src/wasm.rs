@@ -49,7 +49,7 @@ pub fn last_panic() -> Option<String> {
 }
 
 /// The core's error as a JavaScript `Error` whose message is "kind: message"
-/// (kind: not_dicom, parse, unsupported, policy, write, verification, io).
+/// (kind: not_dicom, parse, unsupported, policy, write, verification, pixels, io).
 fn js_error(e: Error) -> JsError {
     let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
     JsError::new(&format!("{kind}: {}", e.message))
@@ -100,6 +100,19 @@ impl Deidentifier {
         Ok(Deidentifier { inner })
     }
 
+    /// Load the text detection model (the ONNX file shipped with the page) for pixels.mode
+    /// "detect". Without it, files with pixel data are withheld under that mode.
+    #[wasm_bindgen(js_name = loadModel)]
+    pub fn load_model(&mut self, onnx: &[u8]) -> Result<(), JsError> {
+        self.inner.set_model(onnx).map_err(js_error)
+    }
+
+    /// True once a text detection model is loaded.
+    #[wasm_bindgen(js_name = hasModel)]
+    pub fn has_model(&self) -> bool {
+        self.inner.has_model()
+    }
+
     /// The default policy as pretty-printed JSON.
     #[wasm_bindgen(js_name = defaultPolicy)]
     pub fn default_policy() -> String {
@@ -140,6 +153,21 @@ impl Deidentifier {
             Some(m) => to_js(&MappingsJs { uids: &m.uids, patient_ids: &m.patient_ids }),
         }
     }
+}
+
+/// One frame of a DICOM file as RGBA for display: `{ width, height, rgba: Uint8ClampedArray }`
+/// (the page's before/after preview). Throws when the pixels cannot be decoded.
+#[cfg(feature = "pixels")]
+#[wasm_bindgen(js_name = previewFrame)]
+pub fn preview_frame(bytes: &[u8], frame: u32) -> Result<JsValue, JsError> {
+    let (w, h, rgba) = crate::pixels::preview_rgba(bytes, frame).map_err(js_error)?;
+    let result = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&result, &JsValue::from_str(k), v).map(|_| ());
+    set("width", &JsValue::from(w))
+        .and_then(|_| set("height", &JsValue::from(h)))
+        .and_then(|_| set("rgba", &js_sys::Uint8ClampedArray::from(rgba.as_slice()).into()))
+        .map_err(|_| JsError::new("io: cannot build the result object"))?;
+    Ok(result.into())
 }
 
 /// The binding under Node: `cargo test --lib --release --target wasm32-unknown-unknown wasm::`
@@ -184,6 +212,13 @@ mod tests {
         out
     }
 
+    /// No model in these tests: the pixel step runs in rules mode.
+    const RULES: &str = r#"{"pixels": {"mode": "rules"}}"#;
+
+    fn rules() -> Option<String> {
+        Some(RULES.into())
+    }
+
     fn message(e: JsError) -> String {
         js_sys::Error::from(JsValue::from(e)).message().into()
     }
@@ -208,6 +243,9 @@ mod tests {
         let bad = Deidentifier::new(Some("{\"nope\": 1}".into()), None, None, None).err().unwrap();
         assert!(message(bad).starts_with("policy: "));
         let d = Deidentifier::new(None, Some("s".into()), None, None).unwrap();
+        assert!(!d.has_model());
+        let e = d.deidentify(&sample()).err().unwrap();
+        assert!(message(e).starts_with("pixels: "), "detect mode without a model withholds images");
         let e = d.deidentify(b"not a dicom file at all").err().unwrap();
         assert!(message(e).starts_with("not_dicom: "));
         let e = d.harvest(b"nope").err().unwrap();
@@ -216,7 +254,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn deidentify_returns_bytes_and_report() {
-        let d = Deidentifier::new(None, Some("secret".into()), None, None).unwrap();
+        let d = Deidentifier::new(rules(), Some("secret".into()), None, None).unwrap();
         let input = sample();
         d.harvest(&input).unwrap();
         let out = d.deidentify(&input).unwrap();
@@ -230,12 +268,17 @@ mod tests {
         assert!(js_sys::Array::from(&get(&report, "elements")).length() > 5);
         assert!(get(&get(&report, "verification"), "values_checked").as_f64().unwrap() > 0.0);
         assert!(d.mappings().unwrap().is_null());
+        let pixels = get(&report, "pixels");
+        assert_eq!(get(&pixels, "frames").as_f64(), Some(1.0));
+        let preview = preview_frame(&bytes, 0).unwrap();
+        assert_eq!(get(&preview, "width").as_f64(), Some(2.0));
+        assert_eq!(js_sys::Uint8ClampedArray::new(&get(&preview, "rgba")).length(), 16);
     }
 
     #[wasm_bindgen_test]
     fn same_secret_same_uids_and_mappings_on_request() {
         let run = |secret: &str| {
-            let d = Deidentifier::new(None, Some(secret.into()), Some(true), None).unwrap();
+            let d = Deidentifier::new(rules(), Some(secret.into()), Some(true), None).unwrap();
             let out = d.deidentify(&sample()).unwrap();
             (get(&get(&out, "report"), "study_instance_uid").as_string().unwrap(), d.mappings().unwrap())
         };

@@ -482,7 +482,7 @@ fn policy_subcommand_imports_the_seed_configuration() {
     let p = Policy::from_json(&json).expect("the imported policy is valid");
     let direct = dicom_deid::policy::seed::import(&fs::read_to_string(&csv).unwrap(), &fs::read_to_string(&rules).unwrap()).unwrap();
     assert_eq!(p.to_json(), direct.to_json());
-    assert!(p.options.clean_pixel_data);
+    assert_eq!(p.pixels.mode, dicom_deid::policy::pixels::PixelMode::Detect);
     assert!(p.overrides.iter().any(|o| o.select == "(0008,1010)"), "the seed's StationName rule is carried over");
 
     // The imported policy drives a real run.

@@ -9,7 +9,7 @@ use dicom_deid::policy::{Action, Override};
 use dicom_deid::{Deidentifier, ErrorKind, Policy};
 
 fn deid() -> Deidentifier {
-    Deidentifier::new(Policy::default(), Some(b"test secret".as_slice())).unwrap()
+    Deidentifier::new(header_policy(), Some(b"test secret".as_slice())).unwrap()
 }
 
 fn assert_no_phi(bytes: &[u8], p: &Patient) {
@@ -115,7 +115,7 @@ fn same_secret_same_output_other_secret_other_uids() {
     let a = deid().deidentify(&input).unwrap();
     let b = deid().deidentify(&input).unwrap();
     assert_eq!(a.bytes, b.bytes, "deterministic under one secret");
-    let c = Deidentifier::new(Policy::default(), Some(b"another".as_slice())).unwrap().deidentify(&input).unwrap();
+    let c = Deidentifier::new(header_policy(), Some(b"another".as_slice())).unwrap().deidentify(&input).unwrap();
     assert_ne!(text(&parse(&a.bytes), 0x0020, 0x000D), text(&parse(&c.bytes), 0x0020, 0x000D));
 }
 
@@ -152,7 +152,7 @@ fn pseudonyms_are_stable_per_patient() {
     assert_eq!(text(&a, 0x0010, 0x0020), text(&b, 0x0010, 0x0020));
     assert_ne!(text(&a, 0x0010, 0x0020), text(&c, 0x0010, 0x0020));
     assert!(text(&a, 0x0010, 0x0010).unwrap().starts_with("ANON^"));
-    let mut p = Policy::default();
+    let mut p = header_policy();
     p.pseudonyms.patient_id = "SUBJ-{hash:6}".into();
     let d2 = Deidentifier::new(p, Some(b"test secret".as_slice())).unwrap();
     let e = parse(&d2.deidentify(&file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE)).unwrap().bytes);
@@ -175,7 +175,7 @@ fn batch_vocabulary_cleans_names_harvested_from_other_files() {
 fn options_change_actions() {
     let input = file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE);
     let run = |f: &dyn Fn(&mut Policy)| {
-        let mut p = Policy::default();
+        let mut p = header_policy();
         f(&mut p);
         parse(&Deidentifier::new(p, Some(b"k".as_slice())).unwrap().deidentify(&input).unwrap().bytes)
     };
@@ -206,7 +206,7 @@ fn options_change_actions() {
 #[test]
 fn overrides_by_keyword_tag_and_path() {
     let input = file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE);
-    let mut p = Policy::default();
+    let mut p = header_policy();
     p.overrides.push(Override { select: "Manufacturer".into(), action: Action::Remove, value: None, reason: String::new() });
     p.overrides.push(Override { select: "(0008,103E)".into(), action: Action::Empty, value: None, reason: String::new() });
     p.overrides.push(Override { select: "RequestAttributesSequence".into(), action: Action::Keep, value: None, reason: String::new() });
@@ -255,7 +255,7 @@ fn encapsulated_fragments_pass_through_byte_for_byte() {
     let out = deid().deidentify(&file(&EN_PATIENT, &STUDY_A, 1, JPEG_BASELINE)).unwrap();
     let obj = parse(&out.bytes);
     let px = obj.get(Tag(0x7FE0, 0x0010)).unwrap();
-    assert_eq!(px.fragments().unwrap()[0], vec![0xFF, 0xD8, 0x01, 0x02, 0x03, 0xFF, 0xD9, 0x00]);
+    assert_eq!(px.fragments().unwrap()[0], tiny_jpeg());
 }
 
 #[test]

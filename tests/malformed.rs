@@ -7,7 +7,7 @@ use common::*;
 use dicom_deid::{Deidentifier, ErrorKind, Policy};
 
 fn deid() -> Deidentifier {
-    Deidentifier::new(Policy::default(), Some(b"malformed".as_slice())).unwrap()
+    Deidentifier::new(header_policy(), Some(b"malformed".as_slice())).unwrap()
 }
 
 /// Either a typed error with a message, or an output without the fixture's PHI.

@@ -1,8 +1,8 @@
-//! The pixel cleaner (feature "pixels"): decoding, display conversion, masking, writing, and
-//! the detector on rendered text (only when target/model/det.onnx exists; run
-//! tools/fetch-model.sh first, else those tests print a skip notice and pass).
+//! The pixel cleaner (feature "pixels"): decoding, display conversion, masking, writing, the
+//! detector on rendered text (the model built in: run tools/fetch-model.sh before building;
+//! without it these tests fail), and the engine's pixel step end to end.
 //!
-//!     cargo test --release --features pixels --test pixels
+//!     cargo test --release --test pixels
 #![cfg(feature = "pixels")]
 
 use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value};
@@ -397,12 +397,16 @@ fn undecodable_pixel_data_fails_closed_with_a_reason() {
     let s = spec(8, 8, 1, 16, 16, false, "MONOCHROME2");
     let mut o = encapsulated(&s, vec![vec![0xFF, 0xD8, 0xFF, 0xF7, 0, 0]]);
     let before = o.clone();
+    // A JPEG-LS stream that is not one (SOF55 with nothing after it).
     let e = clean(&mut o, "1.2.840.10008.1.2.4.80", None, &CleanOptions { detect: false, ..Default::default() }).unwrap_err();
-    assert!(matches!(e, PixelError::Unsupported(_)));
-    assert!(e.to_string().contains("JPEG-LS lossless: no decoder built for this platform"), "{e}");
+    assert!(matches!(e, PixelError::Decode(_)), "{e}");
+    assert!(e.to_string().contains("frame 1: JPEG-LS"), "{e}");
     assert_eq!(format!("{o:?}"), format!("{before:?}"), "object changed on error");
     let e = decode(&o, "1.2.840.10008.1.2.4.81").unwrap_err();
-    assert!(e.reason().contains("JPEG-LS near-lossless"), "{e}");
+    assert!(e.reason().contains("JPEG-LS"), "{e}");
+    // An encoding with no decoder in this build.
+    let e = decode(&o, "1.2.840.10008.1.2.4.100").unwrap_err();
+    assert!(matches!(e, PixelError::Unsupported(_)), "{e}");
     let e = decode(&o, "1.2.3.4.5").unwrap_err();
     assert!(e.reason().contains("unknown transfer syntax"), "{e}");
     // 32 bits allocated
@@ -475,17 +479,14 @@ fn draw_text(frame: &mut [u16], w: usize, x: usize, y: usize, scale: usize, text
     PixelBox { x0: x as u32, y0: y as u32, x1: (x + (text.len() * 6 - 1) * scale) as u32, y1: (y + 7 * scale) as u32 }
 }
 
-fn detector() -> Option<&'static Detector> {
-    static DET: OnceLock<Option<Detector>> = OnceLock::new();
-    DET.get_or_init(|| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/model/det.onnx");
-        if !path.exists() {
-            eprintln!("SKIP: {} not found (run tools/fetch-model.sh): detector tests skipped", path.display());
-            return None;
-        }
-        Some(Detector::from_file(&path, DetectOptions::default()).expect("model loads"))
-    })
-    .as_ref()
+/// The model built into this test binary; a build without it fails these tests.
+fn model() -> &'static [u8] {
+    dicom_deid::embedded_model().expect("no text detection model built in: run tools/fetch-model.sh, then rebuild")
+}
+
+fn detector() -> &'static Detector {
+    static DET: OnceLock<Detector> = OnceLock::new();
+    DET.get_or_init(|| Detector::from_bytes(model(), DetectOptions::default()).expect("model loads"))
 }
 
 /// A smooth "anatomy" background with some texture.
@@ -525,7 +526,7 @@ fn all_ink_masked(before: &[u16], after: &[u16], ink: u16) -> (usize, usize) {
 
 #[test]
 fn detector_masks_rendered_text_single_frame() {
-    let Some(det) = detector() else { return };
+    let det = detector();
     let (w, h) = (320usize, 240usize);
     let mut f = background(w, h, 30);
     let t1 = draw_text(&mut f, w, 4, 4, 2, "DOE JOHN", 4000);
@@ -549,7 +550,7 @@ fn detector_masks_rendered_text_single_frame() {
 
 #[test]
 fn detector_masks_changing_text_on_every_frame() {
-    let Some(det) = detector() else { return };
+    let det = detector();
     let (w, h, n) = (256usize, 192usize, 6usize);
     let base = background(w, h, 31);
     let mut words = Vec::new();
@@ -572,7 +573,7 @@ fn detector_masks_changing_text_on_every_frame() {
     }
     let mut s = spec(w as u16, h as u16, 1, 16, 12, false, "MONOCHROME2");
     s.frames = n as u32;
-    for strategy in [FrameStrategy::Every, FrameStrategy::ReuseUnchanged] {
+    for strategy in [FrameStrategy::Every, FrameStrategy::ReuseUnchanged, FrameStrategy::Sampled { every: 4 }] {
         let mut obj = native(&s, &words);
         let opts = CleanOptions { frames: strategy, ..Default::default() };
         let r = clean(&mut obj, EVLE, Some(det), &opts).unwrap();
@@ -592,13 +593,15 @@ fn detector_masks_changing_text_on_every_frame() {
                 assert!(r.frames_detected < n as u32 && r.frames_detected >= 3, "detected {}", r.frames_detected);
                 assert!(r.boxes.iter().any(|b| b.source == BoxSource::DetectorReused));
             }
+            // frames 0, 4, 5 and the static image
+            FrameStrategy::Sampled { .. } => assert_eq!(r.frames_detected, 4),
         }
     }
 }
 
 #[test]
 fn detector_on_rgb_and_monochrome1() {
-    let Some(det) = detector() else { return };
+    let det = detector();
     let (w, h) = (320usize, 240usize);
     // MONOCHROME1: text is dark (low values display white... here ink = 0 = white)
     let mut f: Vec<u16> = background(w, h, 32).iter().map(|v| 1023 - (*v).min(1023)).collect();
@@ -618,4 +621,159 @@ fn detector_on_rgb_and_monochrome1() {
     let img = decode(&obj, EVLE).unwrap();
     let boxes = pixels::find_boxes(&img, Some(det), &CleanOptions::default()).unwrap().0;
     assert!(ink_covered(&g, w, &t, 9999, &boxes), "{t:?} not covered by {boxes:?}");
+}
+
+// ---- The engine's pixel step (Deidentifier::deidentify) ----
+
+mod common;
+use dicom_deid::policy::pixels::{PixelMode, RegionRule};
+use dicom_deid::{Deidentifier, ErrorKind, Policy};
+
+/// A complete CT file of the fixture patient whose 320x240 pixels carry `text` burned in
+/// (ink 4000) at (4, 4); `burned_in` sets Burned In Annotation.
+fn burned_file(text: &str, frames: u32, burned_in: Option<&str>, ts: &str) -> (Vec<u8>, Vec<u16>) {
+    let (w, h) = (320usize, 240usize);
+    let mut f = background(w, h, 40);
+    if !text.is_empty() {
+        draw_text(&mut f, w, 4, 4, 2, text, 4000);
+    }
+    let mut s = spec(w as u16, h as u16, 1, 16, 12, false, "MONOCHROME2");
+    s.frames = frames;
+    let words: Vec<u16> = (0..frames).flat_map(|_| f.iter().copied()).collect();
+    let mut obj = common::dataset(&common::EN_PATIENT, &common::STUDY_A, 1, None);
+    for e in native(&s, &words) {
+        obj.put(e);
+    }
+    if let Some(b) = burned_in {
+        obj.put(DataElement::new(Tag(0x0028, 0x0301), VR::CS, PrimitiveValue::from(b)));
+    }
+    let file = obj.with_meta(dicom_object::meta::FileMetaTableBuilder::new().transfer_syntax(ts)).unwrap();
+    let mut out = Vec::new();
+    file.write_all(&mut out).unwrap();
+    (out, f)
+}
+
+fn policy(mode: PixelMode) -> Policy {
+    let mut p = Policy::default();
+    p.pixels.mode = mode;
+    p
+}
+
+fn code_values(obj: &InMemDicomObject) -> Vec<String> {
+    let seq = obj.get(Tag(0x0012, 0x0064)).expect("code sequence");
+    seq.items().unwrap().iter().map(|i| common::text(i, 0x0008, 0x0100).unwrap()).collect()
+}
+
+#[test]
+fn engine_masks_burned_in_text_and_says_so() {
+    let (input, ink) = burned_file("SMITH JOHN 1961", 1, Some("YES"), "1.2.840.10008.1.2");
+    let deid = Deidentifier::new(Policy::default(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
+    let out = deid.deidentify(&input).unwrap();
+    let px = out.report.pixels.as_ref().expect("pixel report");
+    assert!(!px.boxes.is_empty() && px.frames == 1 && px.frames_detected == 1);
+    assert_eq!(out.report.transfer_syntax, EVLE);
+    let file = common::parse(&out.bytes);
+    assert_eq!(file.meta().transfer_syntax().trim_end_matches('\0'), EVLE);
+    assert_eq!(common::text(&file, 0x0028, 0x0301).as_deref(), Some("NO"));
+    assert!(code_values(&file).contains(&"113101".to_string()), "Clean Pixel Data code");
+    let after = decode(&file, EVLE).unwrap();
+    let (total, left) = all_ink_masked(&ink, &after.frames[0].data, 4000);
+    assert!(total > 300 && left == 0, "{left} of {total} text pixels left");
+    // Outside the reported boxes every pixel is as it was.
+    for (i, (a, b)) in ink.iter().zip(&after.frames[0].data).enumerate() {
+        let (x, y) = ((i % 320) as u32, (i / 320) as u32);
+        if !px.boxes.iter().any(|bx| bx.x0 <= x && x < bx.x1 && bx.y0 <= y && y < bx.y1) {
+            assert_eq!(a, b, "pixel {x},{y} changed outside the boxes");
+        }
+    }
+}
+
+#[test]
+fn engine_rules_mode_masks_matching_regions_only() {
+    let (input, ink) = burned_file("", 2, None, EVLE);
+    let mut p = policy(PixelMode::Rules);
+    p.pixels.pad = 0;
+    let rule = |manufacturer: &str, b: [u32; 4]| RegionRule {
+        name: manufacturer.into(),
+        modality: Some("ct".into()),
+        manufacturer: Some(manufacturer.into()),
+        model: None,
+        rows: Some(240),
+        columns: Some(320),
+        boxes: vec![b],
+    };
+    p.pixels.regions = vec![rule("acme medical", [10, 20, 30, 25]), rule("Other Vendor", [0, 0, 320, 240])];
+    let out = Deidentifier::new(p, None).unwrap().deidentify(&input).unwrap();
+    let px = out.report.pixels.unwrap();
+    assert_eq!(px.frames_detected, 0);
+    let boxes: Vec<_> = px.boxes.iter().map(|b| (b.frame, b.x0, b.y0, b.x1, b.y1)).collect();
+    assert_eq!(boxes, vec![(0, 10, 20, 30, 25), (1, 10, 20, 30, 25)]);
+    let after = decode(&common::parse(&out.bytes), EVLE).unwrap();
+    for f in &after.frames {
+        for (i, (a, b)) in ink.iter().zip(&f.data).enumerate() {
+            let (x, y) = (i % 320, i / 320);
+            let inside = (10..30).contains(&x) && (20..25).contains(&y);
+            assert_eq!(*b, if inside { 0 } else { *a }, "pixel {x},{y}");
+        }
+    }
+}
+
+#[test]
+fn engine_pixels_off_keeps_pixels_but_withholds_declared_burned_in_text() {
+    let (input, _) = burned_file("DOE", 1, Some("NO"), EVLE);
+    let out = Deidentifier::new(policy(PixelMode::Off), None).unwrap().deidentify(&input).unwrap();
+    assert!(out.report.pixels.is_none());
+    let before = common::parse(&input);
+    let after = common::parse(&out.bytes);
+    assert_eq!(before.get(Tag(0x7FE0, 0x0010)).unwrap().to_bytes().unwrap(), after.get(Tag(0x7FE0, 0x0010)).unwrap().to_bytes().unwrap());
+    assert!(!code_values(&after).contains(&"113101".to_string()), "no Clean Pixel Data claim");
+    let (input, _) = burned_file("DOE", 1, Some("YES"), EVLE);
+    let e = Deidentifier::new(policy(PixelMode::Off), None).unwrap().deidentify(&input).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Pixels);
+    assert!(e.message.contains("Burned In Annotation"), "{}", e.message);
+}
+
+#[test]
+fn engine_detect_without_a_model_withholds() {
+    let (input, _) = burned_file("DOE", 1, None, EVLE);
+    let e = Deidentifier::new(Policy::default(), None).unwrap().deidentify(&input).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Pixels);
+    assert!(e.message.contains("no model"), "{}", e.message);
+}
+
+#[test]
+fn engine_withholds_undecodable_pixels_with_the_reason() {
+    // A JPEG baseline file whose fragment is cut short.
+    let mut obj = common::with_pixels(common::dataset(&common::EN_PATIENT, &common::STUDY_A, 1, None), common::JPEG_BASELINE);
+    let frags = dicom_core::value::PixelFragmentSequence::new(Vec::<u32>::new(), vec![common::tiny_jpeg()[..40].to_vec()]);
+    obj.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, Value::PixelSequence(frags)));
+    let file = obj.with_meta(dicom_object::meta::FileMetaTableBuilder::new().transfer_syntax(common::JPEG_BASELINE)).unwrap();
+    let mut input = Vec::new();
+    file.write_all(&mut input).unwrap();
+    let e = Deidentifier::new(policy(PixelMode::Rules), None).unwrap().deidentify(&input).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Pixels);
+    assert!(e.message.contains("file withheld"), "{}", e.message);
+}
+
+#[test]
+fn engine_pixel_limits_withhold_before_decoding() {
+    let (input, _) = burned_file("", 3, None, EVLE);
+    let mut p = policy(PixelMode::Rules);
+    p.pixels.max_frames = 2;
+    let e = Deidentifier::new(p, None).unwrap().deidentify(&input).unwrap_err();
+    assert!(e.kind == ErrorKind::Pixels && e.message.contains("max_frames"), "{}", e.message);
+    let mut p = policy(PixelMode::Rules);
+    p.pixels.max_decoded_bytes = 320 * 240 * 2 * 2;
+    let e = Deidentifier::new(p, None).unwrap().deidentify(&input).unwrap_err();
+    assert!(e.kind == ErrorKind::Pixels && e.message.contains("max_decoded_bytes"), "{}", e.message);
+}
+
+#[test]
+fn pixel_policy_is_validated() {
+    for bad in [r#"{"pixels": {"sample_every": 0}}"#, r#"{"pixels": {"threshold": 1.5}}"#, r#"{"pixels": {"mode": "maybe"}}"#,
+                r#"{"pixels": {"regions": [{"boxes": [[5, 5, 5, 9]]}]}}"#] {
+        assert!(Policy::from_json(bad).is_err(), "{bad}");
+    }
+    let p = Policy::from_json(r#"{"pixels": {"mode": "rules", "regions": [{"manufacturer": "X", "boxes": [[0, 0, 8, 8]]}]}}"#).unwrap();
+    assert_eq!(p.pixels.mode, PixelMode::Rules);
 }

@@ -31,7 +31,16 @@ fn default_policy_round_trips() {
 fn a_changed_policy_round_trips() {
     let mut p = Policy::default();
     p.options.retain_uids = true;
-    p.options.clean_pixel_data = true;
+    p.pixels.mode = dicom_deid::policy::pixels::PixelMode::Rules;
+    p.pixels.regions.push(dicom_deid::policy::pixels::RegionRule {
+        name: "top bar".into(),
+        modality: Some("US".into()),
+        manufacturer: None,
+        model: None,
+        rows: Some(480),
+        columns: None,
+        boxes: vec![[0, 0, 640, 40]],
+    });
     p.overrides.push(dicom_deid::policy::Override {
         select: "RequestAttributesSequence[*].RequestedProcedureDescription".into(),
         action: Action::Dummy,
@@ -151,7 +160,8 @@ fn a_user_regex_that_does_not_compile_fails_at_deidentifier_new() {
     assert!(err.message.contains("broken") || err.message.contains("regex"), "{}", err.message);
 }
 
-fn description_after(policy: Policy, description: &str) -> String {
+fn description_after(mut policy: Policy, description: &str) -> String {
+    policy.pixels.mode = dicom_deid::policy::pixels::PixelMode::Off; // header only
     let mut obj = dataset(&EN_PATIENT, &STUDY_A, 1, None);
     obj.put(DataElement::new(Tag(0x0008, 0x1030), VR::LO, PrimitiveValue::from(description)));
     let d = Deidentifier::new(policy, Some(b"k".as_slice())).unwrap();

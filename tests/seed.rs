@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use dicom_core::Tag;
 use dicom_deid::policy::seed::import;
+use dicom_deid::policy::pixels::PixelMode;
 use dicom_deid::policy::{Action, Policy};
 use dicom_deid::{Deidentifier, ErrorKind};
 
@@ -59,7 +60,7 @@ fn options_match_the_custom_action_switches() {
     assert!(o.retain_longitudinal_modified_dates);
     assert!(!o.retain_longitudinal_full_dates);
     assert!(!o.retain_institution_identity);
-    assert!(o.clean_pixel_data);
+    assert_eq!(p.pixels.mode, PixelMode::Detect);
     assert!(o.clean_recognizable_visual_features);
     assert!(!o.clean_graphics);
     // ...and every switch, read from the file.
@@ -74,7 +75,7 @@ fn options_match_the_custom_action_switches() {
         (o.clean_descriptors, "clean_descriptors_option"),
         (o.clean_structured_content, "clean_structured_content_option"),
         (o.clean_graphics, "clean_graphics_option"),
-        (o.clean_pixel_data, "clean_pixel_data_option"),
+        (p.pixels.mode == PixelMode::Detect, "clean_pixel_data_option"),
         (o.clean_recognizable_visual_features, "clean_recognizable_visual_features_option"),
     ];
     for (ours, name) in pairs {
@@ -94,7 +95,7 @@ fn switches_default_to_off_and_yes_is_case_insensitive() {
     assert!(p.options.retain_longitudinal_modified_dates);
     assert!(!p.options.clean_descriptors);
     assert!(!p.options.retain_safe_private, "absent switches are off");
-    assert!(!p.options.clean_pixel_data);
+    assert_eq!(p.pixels.mode, PixelMode::Off);
 }
 
 #[test]
@@ -222,7 +223,7 @@ fn default_anon_values_become_valid_dummy_values() {
 
 #[test]
 fn imported_policy_removes_all_phi() {
-    let d = Deidentifier::new(seed_policy(), Some(b"k".as_slice())).unwrap();
+    let d = Deidentifier::new(seed_policy(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
     for ts in [EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE, JPEG_BASELINE] {
         let out = d.deidentify(&file(&EN_PATIENT, &STUDY_A, 1, ts)).unwrap_or_else(|e| panic!("{ts}: {e}"));
         for s in phi_strings(&EN_PATIENT) {
@@ -262,7 +263,7 @@ fn imported_policy_keeps_patient_id_pseudonyms() {
     // The seed algorithm gives patients pseudonymous IDs (its patient_id_mapping.csv lists them);
     // the CSV row "0010,0020;Z" (Z/D in the current table) must not switch that off.
     let p = seed_policy();
-    let d = Deidentifier::new(p.clone(), Some(b"k".as_slice())).unwrap();
+    let d = Deidentifier::new(p.clone(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
     let obj = parse(&d.deidentify(&file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE)).unwrap().bytes);
     let id = text(&obj, 0x0010, 0x0020).unwrap_or_default();
     assert!(id.starts_with("ANON-"), "PatientID should be the pseudonym, got {id:?}");
@@ -276,7 +277,7 @@ fn imported_policy_does_not_keep_roi_observation_datetime() {
     let p = seed_policy();
     let mut obj = dataset(&EN_PATIENT, &STUDY_A, 1, None);
     obj.put(dicom_core::DataElement::new(Tag(0x3006, 0x002E), dicom_core::VR::DT, dicom_core::PrimitiveValue::from("20230517093015")));
-    let d = Deidentifier::new(p.clone(), Some(b"k".as_slice())).unwrap();
+    let d = Deidentifier::new(p.clone(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
     let out = parse(&d.deidentify(&encode(obj, EXPLICIT_LE)).unwrap().bytes);
     assert_ne!(text(&out, 0x3006, 0x002E).as_deref(), Some("20230517093015"), "ROI Observation DateTime unshifted");
     assert_ne!(override_for(&p, "(3006,002E)"), Some(Action::Keep), "a DateTime kept as is under modified dates");
@@ -287,8 +288,14 @@ fn default_policy_shifts_roi_observation_datetime() {
     // The control for the test above: the built-in policy does shift it.
     let mut obj = dataset(&EN_PATIENT, &STUDY_A, 1, None);
     obj.put(dicom_core::DataElement::new(Tag(0x3006, 0x002E), dicom_core::VR::DT, dicom_core::PrimitiveValue::from("20230517093015")));
-    let d = Deidentifier::new(Policy::default(), Some(b"k".as_slice())).unwrap();
+    let d = Deidentifier::new(common::header_policy(), Some(b"k".as_slice())).unwrap();
     let out = parse(&d.deidentify(&encode(obj, EXPLICIT_LE)).unwrap().bytes);
     let v = text(&out, 0x3006, 0x002E).unwrap();
     assert!(!v.is_empty() && v != "20230517093015", "shifted: {v}");
+}
+
+/// The imported seed policy cleans pixels (its Clean Pixel Data switch is on): the model
+/// built into the tests.
+fn model() -> &'static [u8] {
+    dicom_deid::embedded_model().expect("no text detection model built in: run tools/fetch-model.sh, then rebuild")
 }

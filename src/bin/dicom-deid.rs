@@ -61,6 +61,9 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Text detection model (ONNX) instead of the one built in (pixels.mode detect).
+    #[arg(long)]
+    model: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -83,6 +86,10 @@ struct PolicyArgs {
     /// The seed algorithm's rules JSON (custom_rules.json).
     #[arg(long, requires = "seed_profile")]
     seed_rules: Option<PathBuf>,
+    /// Add the known-region rules of a deid recipe (pydicom/deid's deid.dicom, fetched by
+    /// tools/fetch-deid-rules.sh) to pixels.regions.
+    #[arg(long)]
+    deid_recipe: Option<PathBuf>,
 }
 
 fn main() {
@@ -129,6 +136,19 @@ fn policy(p: PolicyArgs) -> i32 {
         }
         _ => Policy::default(),
     };
+    let mut policy = policy;
+    if let Some(recipe) = p.deid_recipe {
+        let text = match fs::read_to_string(&recipe) {
+            Ok(t) => t,
+            Err(e) => return fail(format!("{}: {e}", recipe.display())),
+        };
+        let (rules, notes) = dicom_deid::policy::deid_rules::import_deid_recipe(&text);
+        for n in notes {
+            eprintln!("dicom-deid: deid recipe: {n}");
+        }
+        eprintln!("dicom-deid: deid recipe: {} region rules imported", rules.len());
+        policy.pixels.regions.extend(rules);
+    }
     println!("{}", policy.to_json());
     0
 }
@@ -261,6 +281,29 @@ enum Outcome {
     Failed(String),
 }
 
+/// The detector for pixels.mode detect: `--model`, else the model built in. Without either,
+/// images are withheld with the reason (the engine fails closed), and we say so up front.
+fn load_model(deid: Deidentifier, path: &Option<PathBuf>) -> dicom_deid::Result<Deidentifier> {
+    use dicom_deid::policy::pixels::PixelMode;
+    if deid.policy().pixels.mode != PixelMode::Detect {
+        return Ok(deid);
+    }
+    let bytes = match path {
+        Some(p) => Some(fs::read(p).map_err(|e| dicom_deid::Error::new(dicom_deid::ErrorKind::Io, format!("{}: {e}", p.display())))?),
+        None => dicom_deid::embedded_model().map(<[u8]>::to_vec),
+    };
+    #[cfg(feature = "pixels")]
+    if let Some(bytes) = bytes {
+        return deid.load_model(&bytes);
+    }
+    let _ = bytes;
+    eprintln!(
+        "dicom-deid: warning: no text detection model in this build (see tools/fetch-model.sh or --model); \
+         files with pixel data will be withheld unless pixels.mode is rules or off"
+    );
+    Ok(deid)
+}
+
 fn run(args: RunArgs) -> i32 {
     let out_dir = args.out.clone().expect("clap requires --out");
     if args.layout != "mirror" && args.layout != "patient/study/series" {
@@ -278,7 +321,7 @@ fn run(args: RunArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
-    let deid = match Deidentifier::new(policy, secret.as_deref()) {
+    let deid = match Deidentifier::new(policy, secret.as_deref()).and_then(|d| load_model(d, &args.model)) {
         Ok(d) => d.record_mappings(args.mappings.is_some()).report_values(args.report_values),
         Err(e) => return fail(e),
     };

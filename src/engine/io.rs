@@ -123,13 +123,13 @@ fn native_pixels_as_bytes(obj: &mut InMemDicomObject, ts: &str) {
     obj.put(DataElement::new(tag, vr, PrimitiveValue::U8(bytes.into())));
 }
 
-/// Encode the de-identified data set with a fresh meta group in the original transfer syntax.
-pub fn write(obj: InMemDicomObject, old_meta: &FileMetaTable, map_uid: impl Fn(&str) -> String) -> Result<Vec<u8>> {
+/// Encode the de-identified data set with a fresh meta group in transfer syntax `ts`.
+pub fn write(obj: InMemDicomObject, old_meta: &FileMetaTable, ts: &str, map_uid: impl Fn(&str) -> String) -> Result<Vec<u8>> {
     let text = |tag: Tag| element_text(&obj, tag);
     let class = text(Tag(0x0008, 0x0016)).unwrap_or_else(|| old_meta.media_storage_sop_class_uid().trim_end_matches('\0').to_string());
     let instance = text(Tag(0x0008, 0x0018)).unwrap_or_else(|| map_uid(old_meta.media_storage_sop_instance_uid()));
     let meta = FileMetaTableBuilder::new()
-        .transfer_syntax(transfer_syntax(old_meta))
+        .transfer_syntax(ts)
         .media_storage_sop_class_uid(class)
         .media_storage_sop_instance_uid(instance)
         .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
@@ -137,7 +137,7 @@ pub fn write(obj: InMemDicomObject, old_meta: &FileMetaTable, map_uid: impl Fn(&
         .build()
         .map_err(|e| Error::write(format!("cannot build the file meta group: {}", error_chain(&e))))?;
     let mut obj = obj;
-    native_pixels_as_bytes(&mut obj, &transfer_syntax(old_meta));
+    native_pixels_as_bytes(&mut obj, ts);
     let file = obj.with_exact_meta(meta);
     let mut out = Vec::new();
     file.write_all(&mut out).map_err(|e| Error::write(format!("cannot encode the output: {}", error_chain(&e))))?;

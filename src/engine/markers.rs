@@ -15,8 +15,14 @@ pub fn method_codes(o: &Options) -> Vec<(&'static str, &'static str)> {
     codes
 }
 
-pub fn add(obj: &mut InMemDicomObject, o: &Options, report: &mut FileReport) {
-    let codes = method_codes(o);
+/// CID 7050 code of Clean Pixel Data, claimed for files whose pixels were cleaned.
+pub const CLEAN_PIXEL_DATA: (&str, &str) = ("113101", "Clean Pixel Data Option");
+
+pub fn add(obj: &mut InMemDicomObject, o: &Options, pixels_cleaned: bool, report: &mut FileReport) {
+    let mut codes = method_codes(o);
+    if pixels_cleaned {
+        codes.push(CLEAN_PIXEL_DATA);
+    }
     let mut method: Vec<String> = vec![format!("dicom-deid {}", env!("CARGO_PKG_VERSION"))];
     method.extend(codes.iter().map(|(_, m)| m.to_string()));
     let items: Vec<InMemDicomObject> = codes

@@ -6,6 +6,7 @@ pub(crate) mod classify;
 mod harvest;
 pub(crate) mod io;
 mod markers;
+mod pixel_step;
 
 use crate::actions::dates::Offset;
 use crate::actions::pseudonym::pseudonym;
@@ -54,6 +55,9 @@ pub struct Deidentifier {
     /// Words dicom-deid itself writes (pseudonym text, dummies, markers), lower-case: an
     /// input value equal to one of them is not harvested, or every output would "leak" it.
     pub(crate) own_words: HashSet<String>,
+    /// The burned-in text detector (pixels.mode detect), shared by every thread.
+    #[cfg(feature = "pixels")]
+    pub(crate) detector: Option<Arc<crate::detect::Detector>>,
 }
 
 /// One patient's harvested vocabulary and, built on first use, the verifier's matcher.
@@ -77,6 +81,7 @@ fn own_words(policy: &Policy) -> HashSet<String> {
     texts.extend(policy.dummy_values.values().cloned());
     texts.extend(["AE", "CS", "LO", "PN", "SH", "DA", "TM", "DT", "AS"].iter().filter_map(|vr| crate::actions::dummy::builtin(vr)).map(String::from));
     texts.extend(markers::method_codes(&policy.options).iter().map(|(_, m)| m.to_string()));
+    texts.push(markers::CLEAN_PIXEL_DATA.1.to_string());
     texts.extend(["YES", "DCM", "MODIFIED", "UNMODIFIED", "REMOVED", "dicom-deid"].map(String::from));
     texts
         .iter()
@@ -121,6 +126,8 @@ impl Deidentifier {
             patients: RwLock::new(HashMap::new()),
             mappings: None,
             report_values: false,
+            #[cfg(feature = "pixels")]
+            detector: None,
         })
     }
 
@@ -135,6 +142,43 @@ impl Deidentifier {
     pub fn report_values(mut self, on: bool) -> Self {
         self.report_values = on;
         self
+    }
+
+    /// Load the text detection model (ONNX bytes) with the policy's detector settings.
+    #[cfg(feature = "pixels")]
+    pub fn load_model(mut self, onnx: &[u8]) -> Result<Self> {
+        self.set_model(onnx)?;
+        Ok(self)
+    }
+
+    /// As `load_model`, in place.
+    #[cfg(feature = "pixels")]
+    pub fn set_model(&mut self, onnx: &[u8]) -> Result<()> {
+        let p = &self.policy.pixels;
+        let opts = crate::detect::DetectOptions {
+            min_side: p.min_side,
+            max_side: p.max_side,
+            post: crate::detect::PostParams { thresh: p.threshold, box_thresh: p.box_threshold, ..Default::default() },
+            ..Default::default()
+        };
+        let det = crate::detect::Detector::from_bytes(onnx, opts).map_err(|e| Error::new(crate::error::ErrorKind::Pixels, e))?;
+        self.detector = Some(Arc::new(det));
+        Ok(())
+    }
+
+    /// Share an already loaded detector (its own settings apply).
+    #[cfg(feature = "pixels")]
+    pub fn with_detector(mut self, detector: Arc<crate::detect::Detector>) -> Self {
+        self.detector = Some(detector);
+        self
+    }
+
+    /// True when a text detection model is loaded.
+    pub fn has_model(&self) -> bool {
+        #[cfg(feature = "pixels")]
+        return self.detector.is_some();
+        #[cfg(not(feature = "pixels"))]
+        false
     }
 
     pub fn policy(&self) -> &Policy {
@@ -209,7 +253,7 @@ impl Deidentifier {
     /// De-identify one DICOM file. On success the output has passed the independent
     /// verification; on any failure nothing is returned but the reason.
     pub fn deidentify(&self, input: &[u8]) -> Result<Output> {
-        let (bytes, mut report, patient) = self.transform(input)?;
+        let (bytes, mut report, patient) = self.transform(input, true)?;
         report.verification =
             crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
         Ok(Output { bytes, report })
@@ -219,12 +263,13 @@ impl Deidentifier {
     /// original (and its patient's other files seen so far) and the elements the policy
     /// removes. Used by `dicom-deid verify`.
     pub fn verify_pair(&self, original: &[u8], output: &[u8]) -> Result<crate::report::Verification> {
-        let (_, report, patient) = self.transform(original)?;
+        let (_, report, patient) = self.transform(original, false)?;
         crate::verify::verify_output(output, patient.needles(&self.policy), &report.removed_paths, &self.policy)
     }
 
     /// Everything but the verification: the new bytes, the report and the vocabulary.
-    fn transform(&self, input: &[u8]) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
+    /// `clean_pixels` false skips the pixel step (for `verify_pair`, which needs the header only).
+    fn transform(&self, input: &[u8], clean_pixels: bool) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
         let file = io::parse(input, false)?;
         let ts = io::transfer_syntax(file.meta());
         io::check_transfer_syntax(&ts)?;
@@ -242,11 +287,15 @@ impl Deidentifier {
         let mut run = apply::FileRun::new(self, &patient.vocab, self.offset_for(&key), pseudo_name, pseudo_id);
         let (meta, obj) = (file.meta().clone(), file.into_inner());
         let mut obj = run.process_root(obj);
-        markers::add(&mut obj, &self.policy.options, &mut run.report);
+        let pixels = if clean_pixels { pixel_step::run(self, &mut obj, &ts)? } else { None };
+        let cleaned = pixels.as_ref().is_some_and(|p| p.cleaned());
+        markers::add(&mut obj, &self.policy.options, cleaned, &mut run.report);
         let uid = |g: u16, e: u16| io::element_text(&obj, dicom_core::Tag(g, e)).unwrap_or_default();
         let uids = (uid(0x0020, 0x000D), uid(0x0020, 0x000E), uid(0x0008, 0x0018));
-        let bytes = io::write(obj, &meta, |old| run.map_uid(old))?;
-        let mut report = run.into_report(ts);
+        let out_ts = if cleaned { pixel_step::CLEANED_TRANSFER_SYNTAX.to_string() } else { ts };
+        let bytes = io::write(obj, &meta, &out_ts, |old| run.map_uid(old))?;
+        let mut report = run.into_report(out_ts);
+        report.pixels = pixels;
         (report.study_instance_uid, report.series_instance_uid, report.sop_instance_uid) = uids;
         Ok((bytes, report, patient))
     }

@@ -287,6 +287,54 @@ impl PixelDataObject for Src<'_> {
     }
 }
 
+/// A decoded codestream: width, height, components, samples interleaved by pixel.
+type OwnImage = (u32, u32, u16, Vec<u16>);
+
+/// Our own pure-Rust decoders, for encodings the dicom-pixeldata codecs do not decode in
+/// every build (JPEG-LS has only a C library there; jpeg-decoder rejects 12-bit JPEG).
+fn own_decoder(ts: &str) -> Option<fn(&[u8]) -> Result<OwnImage, String>> {
+    match ts {
+        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Some(|b| {
+            super::jpegls::decode(b).map(|i| (i.width, i.height, i.components, i.samples))
+        }),
+        // JPEG extended (8 or 12 bit); colour comes out as coded (YBR_FULL_422 -> YBR_FULL).
+        "1.2.840.10008.1.2.4.51" => Some(|b| super::jpeg12::decode(b).map(|i| (i.width, i.height, i.components, i.samples))),
+        _ => None,
+    }
+}
+
+/// The codestream of frame `f` (0-based): one fragment per frame, all fragments of a
+/// single frame, or the fragments the Basic Offset Table assigns to it.
+pub(crate) fn frame_stream(fragments: &[Vec<u8>], offsets: &[u32], f: u32, nframes: u32) -> Result<Vec<u8>, PixelError> {
+    let f = f as usize;
+    if nframes == 1 {
+        return Ok(fragments.concat());
+    }
+    if fragments.len() == nframes as usize {
+        return Ok(fragments[f].clone());
+    }
+    if offsets.len() == nframes as usize {
+        // Offsets count from the first fragment's item tag; each item has an 8-byte header.
+        let (start, end) = (offsets[f] as u64, offsets.get(f + 1).map_or(u64::MAX, |o| *o as u64));
+        let mut pos = 0u64;
+        let mut out = Vec::new();
+        for frag in fragments {
+            if pos >= start && pos < end {
+                out.extend_from_slice(frag);
+            }
+            pos += 8 + frag.len() as u64;
+        }
+        if !out.is_empty() {
+            return Ok(out);
+        }
+    }
+    Err(PixelError::Decode(format!(
+        "{} fragments for {nframes} frames and no usable offset table: cannot tell which fragments hold frame {}",
+        fragments.len(),
+        f + 1
+    )))
+}
+
 /// A human name for an encoding with no decoder here, for the fail-closed message.
 pub fn unsupported_reason(ts: &str, bits_allocated: u16, detail: Option<&str>) -> String {
     let name = match ts {
@@ -390,6 +438,23 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
                     };
                     frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data });
                 }
+            }
+        }
+        Value::PixelSequence(seq) if own_decoder(ts).is_some() => {
+            let own = own_decoder(ts).expect("checked");
+            for f in 0..nframes {
+                let stream = frame_stream(seq.fragments(), seq.offset_table(), f, nframes)?;
+                let img = own(&stream).map_err(|e| PixelError::Decode(format!("frame {}: {e}", f + 1)))?;
+                if (img.0, img.1, img.2) != (w, h, spp) {
+                    return Err(PixelError::Decode(format!(
+                        "frame {}: the codestream holds {}x{}x{}, the header says {w}x{h}x{spp}",
+                        f + 1,
+                        img.0,
+                        img.1,
+                        img.2
+                    )));
+                }
+                frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data: img.3 });
             }
         }
         Value::PixelSequence(_) => {

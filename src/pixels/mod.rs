@@ -21,6 +21,8 @@
 
 pub mod decode;
 pub mod display;
+pub mod jpeg12;
+pub mod jpegls;
 pub mod mask;
 pub mod write;
 
@@ -30,7 +32,7 @@ pub use mask::{fill_value, mask_frame, Fill, PixelBox};
 
 use crate::detect::Detector;
 use dicom_object::mem::InMemDicomObject;
-use serde::Serialize;
+pub use crate::report::{BoxSource, MaskedBox, PixelReport};
 use std::fmt;
 
 /// Why pixels could not be cleaned. The file must then not be written.
@@ -68,45 +70,6 @@ impl fmt::Display for PixelError {
 
 impl std::error::Error for PixelError {}
 
-/// Where a masked box came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BoxSource {
-    /// Found by the text detector on this frame.
-    Detector,
-    /// Found by the detector on another frame and carried to this one (the frame is equal
-    /// to that one everywhere outside the boxes, see [`FrameStrategy::ReuseUnchanged`]).
-    DetectorReused,
-    /// Given by the caller (known-region rules).
-    Rule,
-}
-
-/// One masked rectangle: frame index (0-based), `[x0, x1) x [y0, y1)` in pixels of the
-/// frame, the detector's score (1.0 for rules).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct MaskedBox {
-    pub frame: u32,
-    pub x0: u32,
-    pub y0: u32,
-    pub x1: u32,
-    pub y1: u32,
-    pub score: f32,
-    pub source: BoxSource,
-}
-
-/// What `clean` did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PixelReport {
-    pub frames: u32,
-    /// Frames on which the detector ran (the others reused a detected frame's boxes).
-    pub frames_detected: u32,
-    pub boxes: Vec<MaskedBox>,
-    /// Photometric interpretation written (differs from the input after YBR -> RGB).
-    pub photometric: String,
-    /// Pixel data was encapsulated (compressed) in the input.
-    pub was_encapsulated: bool,
-}
-
 /// How detection is spread over the frames of a multi-frame image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameStrategy {
@@ -119,6 +82,13 @@ pub enum FrameStrategy {
     /// clips and clips whose only changes are inside text boxes (counters, clocks) cost one
     /// detection; moving clips cost one per frame.
     ReuseUnchanged,
+    /// Run the detector on frame 0, every `every`-th frame, the last frame, and the clip's
+    /// static image (pixels equal in every frame kept, the rest filled black): burned-in
+    /// overlays are static, and text that changes (clocks, counters) changes in place. The
+    /// union of all boxes is masked on every frame. Costs about frames/every detections
+    /// whatever the motion; text shown on fewer than `every` consecutive frames, away from
+    /// every other text and moving, could be missed (use `ReuseUnchanged` to rule it out).
+    Sampled { every: u32 },
 }
 
 /// Options of [`clean`].
@@ -136,7 +106,7 @@ pub struct CleanOptions {
 
 impl Default for CleanOptions {
     fn default() -> Self {
-        CleanOptions { pad: 3, rule_boxes: Vec::new(), detect: true, frames: FrameStrategy::ReuseUnchanged }
+        CleanOptions { pad: 3, rule_boxes: Vec::new(), detect: true, frames: FrameStrategy::Sampled { every: 12 } }
     }
 }
 
@@ -158,10 +128,13 @@ pub fn clean(obj: &mut InMemDicomObject, ts: &str, detector: Option<&Detector>, 
     let boxes = find_boxes(&image, detector.filter(|_| opts.detect), opts)?;
     let mut report = PixelReport {
         frames: image.frames.len() as u32,
+        columns: image.frames.first().map_or(0, |f| f.width),
+        rows: image.frames.first().map_or(0, |f| f.height),
         frames_detected: boxes.1,
         boxes: boxes.0,
         photometric: image.info.photometric.as_str().to_string(),
         was_encapsulated: image.info.was_encapsulated,
+        kept_because: None,
     };
     apply_boxes(&mut image, &report.boxes);
     write::write_pixels(obj, &image)?;
@@ -179,54 +152,126 @@ pub fn apply_boxes(image: &mut DecodedImage, boxes: &[MaskedBox]) {
     }
 }
 
+/// A box in frame coordinates with its score: `(x0, y0, x1, y1, score)`.
+type Rect = (u32, u32, u32, u32, f32);
+
 /// The boxes to mask on each frame (detector, reused, rules), padded and clipped, and the
-/// number of frames the detector ran on.
+/// number of detector runs.
 pub fn find_boxes(image: &DecodedImage, detector: Option<&Detector>, opts: &CleanOptions) -> Result<(Vec<MaskedBox>, u32), PixelError> {
     let mut out = Vec::new();
-    let mut detected_frames = 0u32;
-    // (frame index, boxes in frame coordinates) of the last frame the detector ran on.
-    let mut last: Option<(usize, Vec<MaskedBox>)> = None;
-    for (i, frame) in image.frames.iter().enumerate() {
-        let (w, h) = (frame.width, frame.height);
-        let clip = |x0: i64, y0: i64, x1: i64, y1: i64| -> Option<(u32, u32, u32, u32)> {
-            let p = opts.pad as i64;
-            let (x0, y0) = ((x0 - p).max(0), (y0 - p).max(0));
-            let (x1, y1) = ((x1 + p).min(w as i64), (y1 + p).min(h as i64));
-            (x1 > x0 && y1 > y0).then_some((x0 as u32, y0 as u32, x1 as u32, y1 as u32))
+    let mut runs = 0u32;
+    let boxed = |frame: usize, r: Rect, source| MaskedBox { frame: frame as u32, x0: r.0, y0: r.1, x1: r.2, y1: r.3, score: r.4, source };
+    if let Some(det) = detector {
+        let mut detect = |frame: &Frame| -> Result<Vec<Rect>, PixelError> {
+            runs += 1;
+            detect_frame(det, frame, &image.info, opts.pad)
         };
-        if let Some(det) = detector {
-            let reuse = match (&last, opts.frames) {
-                (Some((j, boxes)), FrameStrategy::ReuseUnchanged) => {
-                    let rects: Vec<PixelBox> = boxes.iter().map(|b| PixelBox { x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1 }).collect();
-                    equal_outside(&image.frames[*j], frame, &rects).then(|| boxes.clone())
-                }
-                _ => None,
-            };
-            match reuse {
-                Some(boxes) => out.extend(boxes.into_iter().map(|b| MaskedBox { frame: i as u32, source: BoxSource::DetectorReused, ..b })),
-                None => {
-                    let disp = to_display_u8(frame, &image.info, None);
-                    let found = det.detect(&disp).map_err(PixelError::Detector)?;
-                    detected_frames += 1;
-                    let boxes: Vec<MaskedBox> = found
-                        .iter()
-                        .filter_map(|t| {
-                            let (x0, y0, x1, y1) = clip(t.x0.floor() as i64, t.y0.floor() as i64, t.x1.ceil() as i64, t.y1.ceil() as i64)?;
-                            Some(MaskedBox { frame: i as u32, x0, y0, x1, y1, score: t.score, source: BoxSource::Detector })
-                        })
-                        .collect();
-                    out.extend(boxes.iter().copied());
-                    last = Some((i, boxes));
+        match opts.frames {
+            FrameStrategy::Every | FrameStrategy::ReuseUnchanged => {
+                // (frame index, boxes) of the last frame the detector ran on.
+                let mut last: Option<(usize, Vec<Rect>)> = None;
+                for (i, frame) in image.frames.iter().enumerate() {
+                    let reusable = opts.frames == FrameStrategy::ReuseUnchanged
+                        && last.as_ref().is_some_and(|(j, rects)| equal_outside(&image.frames[*j], frame, &pixel_boxes(rects)));
+                    if reusable {
+                        let rects = &last.as_ref().expect("checked").1;
+                        out.extend(rects.iter().map(|r| boxed(i, *r, BoxSource::DetectorReused)));
+                    } else {
+                        let rects = detect(frame)?;
+                        out.extend(rects.iter().map(|r| boxed(i, *r, BoxSource::Detector)));
+                        last = Some((i, rects));
+                    }
                 }
             }
-        }
-        for &(x0, y0, x1, y1) in &opts.rule_boxes {
-            if let Some((x0, y0, x1, y1)) = clip(x0 as i64, y0 as i64, x1 as i64, y1 as i64) {
-                out.push(MaskedBox { frame: i as u32, x0, y0, x1, y1, score: 1.0, source: BoxSource::Rule });
+            FrameStrategy::Sampled { every } => {
+                let n = image.frames.len();
+                let mut picks: Vec<usize> = (0..n).step_by(every.max(1) as usize).collect();
+                if n > 0 && picks.last() != Some(&(n - 1)) {
+                    picks.push(n - 1);
+                }
+                let mut union: Vec<(Rect, Vec<usize>)> = Vec::new();
+                for &j in &picks {
+                    for r in detect(&image.frames[j])? {
+                        add_to_union(&mut union, r, Some(j));
+                    }
+                }
+                if n > 1 {
+                    let still = static_image(&image.frames, &fill_value(&image.info));
+                    for r in detect(&still)? {
+                        add_to_union(&mut union, r, None);
+                    }
+                }
+                for i in 0..n {
+                    for (r, found_on) in &union {
+                        let source = if found_on.contains(&i) { BoxSource::Detector } else { BoxSource::DetectorReused };
+                        out.push(boxed(i, *r, source));
+                    }
+                }
             }
         }
     }
-    Ok((out, detected_frames))
+    for (i, frame) in image.frames.iter().enumerate() {
+        for &(x0, y0, x1, y1) in &opts.rule_boxes {
+            if let Some(r) = pad_and_clip(frame, opts.pad, (x0 as f32, y0 as f32, x1 as f32, y1 as f32)) {
+                out.push(boxed(i, (r.0, r.1, r.2, r.3, 1.0), BoxSource::Rule));
+            }
+        }
+    }
+    Ok((out, runs))
+}
+
+/// The detector's boxes on one frame, padded and clipped to it.
+fn detect_frame(det: &Detector, frame: &Frame, info: &ImageInfo, pad: u32) -> Result<Vec<Rect>, PixelError> {
+    let disp = to_display_u8(frame, info, None);
+    let found = det.detect(&disp).map_err(PixelError::Detector)?;
+    Ok(found
+        .iter()
+        .filter_map(|t| pad_and_clip(frame, pad, (t.x0, t.y0, t.x1, t.y1)).map(|(x0, y0, x1, y1)| (x0, y0, x1, y1, t.score)))
+        .collect())
+}
+
+/// Grow a box by `pad` on every side (outwards to whole pixels) and clip it to the frame.
+fn pad_and_clip(frame: &Frame, pad: u32, (x0, y0, x1, y1): (f32, f32, f32, f32)) -> Option<(u32, u32, u32, u32)> {
+    let p = pad as i64;
+    let (x0, y0) = ((x0.floor() as i64 - p).max(0), (y0.floor() as i64 - p).max(0));
+    let (x1, y1) = ((x1.ceil() as i64 + p).min(frame.width as i64), (y1.ceil() as i64 + p).min(frame.height as i64));
+    (x1 > x0 && y1 > y0).then_some((x0 as u32, y0 as u32, x1 as u32, y1 as u32))
+}
+
+fn pixel_boxes(rects: &[Rect]) -> Vec<PixelBox> {
+    rects.iter().map(|r| PixelBox { x0: r.0, y0: r.1, x1: r.2, y1: r.3 }).collect()
+}
+
+/// Add `r` (found on frame `on`, or on the static image) to the union of a clip's boxes: a
+/// box mostly overlapping one already there widens it instead of adding another.
+fn add_to_union(union: &mut Vec<(Rect, Vec<usize>)>, r: Rect, on: Option<usize>) {
+    let area = |a: &Rect| (a.2 - a.0) as u64 * (a.3 - a.1) as u64;
+    let same = union.iter_mut().find(|(u, _)| {
+        let (ix, iy) = (u.2.min(r.2).saturating_sub(u.0.max(r.0)), u.3.min(r.3).saturating_sub(u.1.max(r.1)));
+        let inter = ix as u64 * iy as u64;
+        inter * 2 > area(u).min(area(&r))
+    });
+    match same {
+        Some((u, frames)) => {
+            *u = (u.0.min(r.0), u.1.min(r.1), u.2.max(r.2), u.3.max(r.3), u.4.max(r.4));
+            frames.extend(on);
+        }
+        None => union.push((r, on.into_iter().collect())),
+    }
+}
+
+/// The clip's still image: each pixel equal in every frame kept, every other one `fill`.
+pub fn static_image(frames: &[Frame], fill: &Fill) -> Frame {
+    let mut still = frames[0].clone();
+    let fill = fill.words(still.bits_stored, still.signed);
+    let s = still.samples as usize;
+    for (p, px) in still.data.chunks_exact_mut(s).enumerate() {
+        let moves = frames[1..].iter().any(|f| f.data.get(p * s..p * s + s) != Some(&*px));
+        if moves {
+            px.iter_mut().zip(fill.iter().cycle()).for_each(|(d, f)| *d = *f);
+        }
+    }
+    still
 }
 
 /// True if frames `a` and `b` hold the same stored values everywhere outside `boxes`.
@@ -258,4 +303,19 @@ pub fn equal_outside(a: &Frame, b: &Frame, boxes: &[PixelBox]) -> bool {
         }
     }
     true
+}
+
+/// One frame of a DICOM file as 8-bit RGBA for looking at (the page's before/after preview):
+/// `(width, height, rgba)`, the same rendering the detector sees.
+pub fn preview_rgba(file: &[u8], frame: u32) -> crate::Result<(u32, u32, Vec<u8>)> {
+    let parsed = crate::engine::io::parse(file, false)?;
+    let ts = crate::engine::io::transfer_syntax(parsed.meta());
+    let image = decode(&parsed, &ts).map_err(|e| crate::Error::new(crate::ErrorKind::Pixels, e.to_string()))?;
+    let f = image
+        .frames
+        .get(frame as usize)
+        .ok_or_else(|| crate::Error::new(crate::ErrorKind::Pixels, format!("no frame {frame} (the image has {})", image.frames.len())))?;
+    let disp = to_display_u8(f, &image.info, None);
+    let rgba = disp.to_rgb().chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    Ok((disp.width, disp.height, rgba))
 }

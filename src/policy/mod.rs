@@ -2,6 +2,8 @@
 //! date shifting, pseudonyms, free-text detectors and private-element rules.
 //! `Policy::default()` is the project's default profile (see README "Policy").
 
+pub mod deid_rules;
+pub mod pixels;
 pub mod profile;
 #[rustfmt::skip]
 pub mod ps315;
@@ -31,8 +33,6 @@ pub struct Options {
     pub clean_descriptors: bool,
     pub clean_structured_content: bool,
     pub clean_graphics: bool,
-    /// Used by the pixel cleaner: burned-in text must be masked or the file withheld.
-    pub clean_pixel_data: bool,
     pub clean_recognizable_visual_features: bool,
 }
 
@@ -49,7 +49,6 @@ impl Default for Options {
             clean_descriptors: true,
             clean_structured_content: true,
             clean_graphics: false,
-            clean_pixel_data: false,
             clean_recognizable_visual_features: false,
         }
     }
@@ -177,6 +176,8 @@ pub struct Policy {
     /// Extra elements whose values are harvested into the sensitive vocabulary (selectors),
     /// beyond the built-in rule (every PN, and every identifying element of the profile).
     pub harvest: Vec<String>,
+    /// Clean Pixel Data: burned-in text found and masked (see [`pixels::PixelPolicy`]).
+    pub pixels: pixels::PixelPolicy,
 }
 
 impl Default for Policy {
@@ -205,6 +206,7 @@ impl Default for Policy {
             text: TextConfig::default(),
             private: PrivatePolicy::default(),
             harvest: Vec::new(),
+            pixels: pixels::PixelPolicy::default(),
         }
     }
 }
@@ -253,6 +255,7 @@ impl Policy {
         crate::actions::pseudonym::check_template(&self.pseudonyms.patient_name)
             .and_then(|_| crate::actions::pseudonym::check_template(&self.pseudonyms.patient_id))
             .map_err(|e| Error::policy(format!("pseudonyms: {e}")))?;
+        self.pixels.validate().map_err(|e| Error::policy(format!("pixels: {e}")))?;
         // The text detectors (user regexes included) are compiled and checked once, by Deidentifier::new.
         Ok(())
     }

@@ -14,6 +14,7 @@
 //!   checked for PHI).
 
 use super::profile::{lookup, Action, BasicAction};
+use super::pixels::PixelMode;
 use super::{Override, Policy};
 use crate::error::{Error, Result};
 use serde::Deserialize;
@@ -123,8 +124,8 @@ pub fn import_with_notes(profile_csv: &str, rules_json: &str) -> Result<(Policy,
     o.clean_descriptors = on(COLUMNS[7]);
     o.clean_structured_content = on(COLUMNS[8]);
     o.clean_graphics = on(COLUMNS[9]);
-    o.clean_pixel_data = on("clean_pixel_data_option");
     o.clean_recognizable_visual_features = on("clean_recognizable_visual_features_option");
+    p.pixels.mode = if on("clean_pixel_data_option") { PixelMode::Detect } else { PixelMode::Off };
     let enabled = p.options.enabled();
 
     for row in profile_csv.lines().filter(|l| !l.trim().is_empty()) {

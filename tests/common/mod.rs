@@ -159,10 +159,22 @@ pub fn dataset(p: &Patient, study: &Study, n: u32, refers_to: Option<&str>) -> I
     InMemDicomObject::from_element_iter(elems)
 }
 
+/// A real 4x4 8-bit JPEG baseline image (made with Pillow), padded to even length.
+pub fn tiny_jpeg() -> Vec<u8> {
+    let mut v = include_bytes!("../fixtures/tiny4x4.jpg").to_vec();
+    if v.len() % 2 == 1 {
+        v.push(0);
+    }
+    v
+}
+
 pub fn with_pixels(mut obj: InMemDicomObject, ts: &str) -> InMemDicomObject {
     if ts == JPEG_BASELINE {
-        let frags = PixelFragmentSequence::new(Vec::<u32>::new(), vec![vec![0xFF, 0xD8, 0x01, 0x02, 0x03, 0xFF, 0xD9, 0x00]]);
+        let frags = PixelFragmentSequence::new(Vec::<u32>::new(), vec![tiny_jpeg()]);
         obj.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, Value::PixelSequence(frags)));
+        for (e, v) in [(0x0100, 8_u16), (0x0101, 8), (0x0102, 7)] {
+            obj.put(el(0x0028, e, VR::US, v));
+        }
     } else {
         obj.put(el(0x7FE0, 0x0010, VR::OW, PrimitiveValue::U16((0..16u16).collect())));
     }
@@ -210,4 +222,13 @@ pub fn parse(bytes: &[u8]) -> dicom_object::DefaultDicomObject {
 
 pub fn text(obj: &InMemDicomObject, g: u16, e: u16) -> Option<String> {
     obj.get(Tag(g, e)).map(|e| e.value().to_str().map(|s| s.trim_end_matches(['\0', ' ']).to_string()).unwrap_or_default())
+}
+
+/// The default policy with pixels left alone: for the tests of header de-identification
+/// (the pixel step has its own tests in tests/pixels.rs).
+#[allow(dead_code)]
+pub fn header_policy() -> dicom_deid::Policy {
+    let mut p = dicom_deid::Policy::default();
+    p.pixels.mode = dicom_deid::policy::pixels::PixelMode::Off;
+    p
 }

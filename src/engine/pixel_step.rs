@@ -1,0 +1,125 @@
+//! The engine's pixel step: decide whether a file's pixels must be cleaned and clean them
+//! (feature "pixels"), or fail closed with the reason. Called on the de-identified data set
+//! just before it is written.
+
+use super::Deidentifier;
+use crate::error::{Error, ErrorKind, Result};
+use crate::policy::pixels::PixelMode;
+use crate::report::PixelReport;
+use dicom_core::dictionary::UidDictionary;
+use dicom_core::Tag;
+use dicom_object::mem::InMemDicomObject;
+
+const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+const FLOAT_PIXEL_DATA: [Tag; 2] = [Tag(0x7FE0, 0x0008), Tag(0x7FE0, 0x0009)];
+const BURNED_IN_ANNOTATION: Tag = Tag(0x0028, 0x0301);
+
+/// Transfer syntax of every file whose pixels were cleaned: Explicit VR Little Endian.
+pub const CLEANED_TRANSFER_SYNTAX: &str = "1.2.840.10008.1.2.1";
+
+fn withheld(reason: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Pixels, format!("pixels not cleaned, file withheld: {reason}"))
+}
+
+/// `Ok(None)`: nothing to clean (no pixels, or pixels off and no declared burned-in text).
+/// `Ok(Some(report))`: pixels masked and written native; the caller writes the file in
+/// [`CLEANED_TRANSFER_SYNTAX`]. `Err`: the file must not be written.
+pub(crate) fn run(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str) -> Result<Option<PixelReport>> {
+    let has_pixels = obj.get(PIXEL_DATA).is_some();
+    let has_float = FLOAT_PIXEL_DATA.iter().any(|t| obj.get(*t).is_some());
+    if !has_pixels && !has_float {
+        return Ok(None);
+    }
+    let policy = &de.policy.pixels;
+    if policy.mode == PixelMode::Off {
+        let burned_in = super::io::element_text(obj, BURNED_IN_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("YES"));
+        if burned_in {
+            return Err(withheld("the file declares Burned In Annotation (0028,0301) YES and pixels.mode is off"));
+        }
+        return Ok(None);
+    }
+    let class = super::io::element_text(obj, Tag(0x0008, 0x0016)).unwrap_or_default();
+    if policy.computed_sop_classes.iter().any(|c| c.trim() == class) {
+        let name = dicom_dictionary_std::StandardSopClassDictionary.by_uid(&class).map_or(class.as_str(), |e| e.name);
+        return Ok(Some(PixelReport {
+            kept_because: Some(format!("{name}: computed pixels (pixels.computed_sop_classes), no burned-in text possible")),
+            ..Default::default()
+        }));
+    }
+    if has_float {
+        return Err(withheld("float pixel data (7FE0,0008/0009) has no text detector path in this build"));
+    }
+    clean(de, obj, ts).map(Some)
+}
+
+#[cfg(not(feature = "pixels"))]
+fn clean(_: &Deidentifier, _: &mut InMemDicomObject, _: &str) -> Result<PixelReport> {
+    Err(withheld("this build has no pixel cleaner (built without the 'pixels' feature); set pixels.mode to off to keep pixels as they are"))
+}
+
+#[cfg(feature = "pixels")]
+fn clean(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str) -> Result<PixelReport> {
+    use crate::pixels::{self, CleanOptions, FrameStrategy};
+    use crate::policy::pixels::FramePolicy;
+    let policy = &de.policy.pixels;
+    let header = image_header(obj);
+    check_limits(obj, &header, policy)?;
+    let detect = policy.mode == PixelMode::Detect;
+    let detector = de.detector.as_deref();
+    if detect && detector.is_none() {
+        return Err(withheld(
+            "text detection is on (pixels.mode detect) but no model is loaded; load the model, or use pixels.mode rules",
+        ));
+    }
+    let opts = CleanOptions {
+        pad: policy.pad,
+        rule_boxes: policy.region_boxes(&header),
+        detect,
+        frames: match policy.frames {
+            FramePolicy::Every => FrameStrategy::ReuseUnchanged,
+            FramePolicy::Sampled => FrameStrategy::Sampled { every: policy.sample_every },
+        },
+    };
+    // A decoder bug must cost this file, not the batch (native builds unwind).
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pixels::clean(obj, ts, detector, &opts)));
+    match result {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(e)) => Err(withheld(e)),
+        Err(_) => Err(withheld("the pixel decoder failed unexpectedly (internal error)")),
+    }
+}
+
+#[cfg(feature = "pixels")]
+fn image_header(obj: &InMemDicomObject) -> crate::policy::pixels::ImageHeader {
+    let text = |g, e| super::io::element_text(obj, Tag(g, e)).unwrap_or_default();
+    let int = |g, e| obj.get(Tag(g, e)).and_then(|v| v.to_int::<u32>().ok()).unwrap_or(0);
+    crate::policy::pixels::ImageHeader {
+        modality: text(0x0008, 0x0060),
+        manufacturer: text(0x0008, 0x0070),
+        model: text(0x0008, 0x1090),
+        rows: int(0x0028, 0x0010),
+        columns: int(0x0028, 0x0011),
+    }
+}
+
+/// Refuse images whose decoded pixels would exceed the policy's limits, before decoding.
+#[cfg(feature = "pixels")]
+fn check_limits(obj: &InMemDicomObject, h: &crate::policy::pixels::ImageHeader, policy: &crate::policy::pixels::PixelPolicy) -> Result<()> {
+    let frames = super::io::element_text(obj, Tag(0x0028, 0x0008)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(1);
+    let samples = obj.get(Tag(0x0028, 0x0002)).and_then(|v| v.to_int::<u64>().ok()).unwrap_or(1);
+    if frames > policy.max_frames as u64 {
+        return Err(withheld(format!("{frames} frames is more than pixels.max_frames ({})", policy.max_frames)));
+    }
+    // Decoded frames are held as 16-bit words.
+    let bytes = frames * h.rows as u64 * h.columns as u64 * samples * 2;
+    if bytes > policy.max_decoded_bytes {
+        return Err(withheld(format!(
+            "{frames} frames of {}x{}x{samples} need {} MB decoded, more than pixels.max_decoded_bytes ({} MB)",
+            h.columns,
+            h.rows,
+            bytes >> 20,
+            policy.max_decoded_bytes >> 20
+        )));
+    }
+    Ok(())
+}
