@@ -1,6 +1,6 @@
-// Builds the page into dist/: index.html + app.js + worker.js + dicom_deid_bg.wasm (served
-// from any static server), and ONE self-contained dist/dicom-deid.html (app, worker and
-// wasm inlined; the worker is started from a Blob URL) that works when opened from disk.
+// Builds the page into dist/: index.html + app.js + worker.js + dicom_deid_bg.wasm + det.onnx
+// (served from any static server), and ONE self-contained dist/dicom-deid.html (app, worker,
+// wasm and model inlined; the worker is started from a Blob URL) that works when opened from disk.
 // Needs pkg/ (bash tools/build-wasm.sh).
 const path = require("path");
 const fs = require("fs");
@@ -60,6 +60,11 @@ class SingleFilePlugin {
         const workerJs = fs.readFileSync(path.join(dist, "worker.js"), "utf8");
         const wasm = fs.readFileSync(path.join(dist, "dicom_deid_bg.wasm"));
         const sample = sampleZip();
+        // The text detector (tools/fetch-model.sh): beside the worker, and inline in the single file.
+        const modelPath = path.resolve(__dirname, "target/model/det.onnx");
+        if (!fs.existsSync(modelPath)) throw new Error("target/model/det.onnx is missing: run tools/fetch-model.sh");
+        const model = fs.readFileSync(modelPath);
+        compilation.emitAsset("det.onnx", new sources.RawSource(model));
         // (functions as replacements: a string one would expand "$&" and the like in the code)
         // Already final: an HTML minimizer must not rewrite the inline script (its hash).
         const done = { minimized: true };
@@ -73,7 +78,7 @@ class SingleFilePlugin {
         // Single file: one inline script, allowed by its hash (file:// has no 'self').
         const safe = (s) => s.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
         let inline =
-          `globalThis.DEID_INLINE={worker:${safe(JSON.stringify(workerJs))},wasm:"${wasm.toString("base64")}"};\n` +
+          `globalThis.DEID_INLINE={worker:${safe(JSON.stringify(workerJs))},wasm:"${wasm.toString("base64")}",model:"${model.toString("base64")}"};\n` +
           (sample ? `globalThis.DEID_SAMPLE="${sample.toString("base64")}";\n` : "") +
           app;
         if (/<\/script/i.test(app) || /<!--/.test(app)) throw new Error("app.js contains </script or <!--: cannot inline it");

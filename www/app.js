@@ -31,6 +31,18 @@ function wasmModule() {
   }
   return wasmModulePromise;
 }
+// The single file carries the text detector inline; decoded once, copied to each worker.
+let modelBuffer = null;
+function inlineModel() {
+  if (!INLINE || !INLINE.model) return undefined;
+  if (!modelBuffer) {
+    const bin = atob(INLINE.model);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    modelBuffer = bytes.buffer;
+  }
+  return modelBuffer.slice(0);
+}
 let workerUrl = null;
 function newWorkerObject() {
   if (!workerUrl) workerUrl = INLINE ? URL.createObjectURL(new Blob([INLINE.worker], { type: "text/javascript" })) : "worker.js";
@@ -45,7 +57,7 @@ function workerCount() {
 /** One worker, promise-based. Requests are keyed (init, harvest, mappings, or the file id
  * for de-identification), so that a worker can hold two files: it reads the next while
  * it de-identifies the current one. */
-const replyKey = { ready: "init", error: "init", harvestDone: "harvest", harvested: "harvest", mappings: "mappings" };
+const replyKey = { ready: "init", error: "init", harvestDone: "harvest", harvested: "harvest", mappings: "mappings", preview: "preview" };
 class W {
   constructor(cfg) {
     this.cfg = cfg;
@@ -62,13 +74,14 @@ class W {
   }
   async init() {
     const module = await wasmModule();
-    return this.request("init", { type: "init", module, ...this.cfg });
+    const model = inlineModel();
+    return this.request("init", { type: "init", module, model, ...this.cfg }, undefined, model ? [model] : []);
   }
-  request(key, msg, onHarvested) {
+  request(key, msg, onHarvested, transfer = []) {
     return new Promise((resolve, reject) => {
       if (this.dead) return reject(Object.assign(new Error(this.deathReason || "worker stopped"), { trap: true }));
       this.pending.set(key, { resolve, reject, onHarvested });
-      this.w.postMessage(msg);
+      this.w.postMessage(msg, transfer);
     });
   }
   onMessage(m) {
@@ -114,6 +127,7 @@ function currentPolicy() {
   p.date_shift.min_days = parseInt($("min-days").value, 10);
   p.date_shift.max_days = parseInt($("max-days").value, 10);
   p.date_shift.shift_times = $("shift-times").checked;
+  p.pixels.mode = $("pixel-mode").value;
   p.text.languages = [...$("languages").querySelectorAll("input:checked")].map((i) => i.name);
   if (p.text.languages.length === 0) p.text.languages = ["en"];
   return JSON.stringify(p);
@@ -134,7 +148,6 @@ const OPTION_LABELS = {
   clean_descriptors: "Clean Descriptors",
   clean_structured_content: "Clean Structured Content",
   clean_graphics: "Clean Graphics",
-  clean_pixel_data: "Clean Pixel Data (recorded only: the pixel cleaner is not built yet)",
   clean_recognizable_visual_features: "Clean Recognizable Visual Features (recorded only)",
 };
 const LANGUAGES = { en: "English", it: "Italian", de: "German", fr: "French", es: "Spanish" };
@@ -160,6 +173,7 @@ function fillSettings(policy) {
   $("min-days").value = policy.date_shift.min_days;
   $("max-days").value = policy.date_shift.max_days;
   $("shift-times").checked = policy.date_shift.shift_times;
+  $("pixel-mode").value = policy.pixels.mode;
   const langs = $("languages");
   langs.textContent = "";
   const on = policy.text.languages.length ? policy.text.languages : Object.keys(LANGUAGES);
@@ -507,7 +521,14 @@ function showPreview(f) {
     return;
   }
   const r = f.report;
-  note.textContent = `${f.path}: ${r.elements.length} elements changed; patient ${r.patient}; verified ${r.verification.values_checked} values against ${r.verification.vocabulary_entries} identifiers.`;
+  const px = r.pixels;
+  const pixNote = !px
+    ? ""
+    : px.kept_because
+      ? ` Pixels kept: ${px.kept_because}.`
+      : ` Pixels: ${px.boxes.length} box(es) masked on ${px.frames} frame(s), detector run on ${px.frames_detected}.`;
+  note.textContent = `${f.path}: ${r.elements.length} elements changed; patient ${r.patient}; verified ${r.verification.values_checked} values against ${r.verification.vocabulary_entries} identifiers.${pixNote}`;
+  showPixels(f);
   for (const e of r.elements) {
     const tr = document.createElement("tr");
     const cells = [`${e.path} ${e.tag}`, e.vr, e.action, `${e.source}: ${e.rule}` + (e.findings ? ` (found: ${e.findings.map((x) => x.kind).join(", ")})` : "")];
@@ -519,6 +540,42 @@ function showPreview(f) {
     tbody.append(tr);
   }
   wrap.hidden = false;
+}
+
+/** Before/after of the first frame, the masked boxes drawn on "before"; rendered by a
+ * worker (the core decodes both files). */
+async function showPixels(f) {
+  const box = $("pixel-preview");
+  box.hidden = true;
+  const px = f.report && f.report.pixels;
+  const w = pool && pool.workers.find((w) => !w.dead);
+  if (!px || px.kept_because || !w || !f.output) return;
+  let m;
+  try {
+    m = await w.request("preview", { type: "preview", id: f.id, before: f.blob, after: f.output });
+  } catch (_) {
+    return; // the worker went away (cancel, clear): no preview
+  }
+  if (selectedId !== f.id) return;
+  const draw = (canvas, img, boxes) => {
+    if (!img || img.error) {
+      canvas.hidden = true;
+      return;
+    }
+    canvas.hidden = false;
+    canvas.width = img.width;
+    canvas.height = img.height;
+    const ctx = canvas.getContext("2d");
+    ctx.putImageData(new ImageData(new Uint8ClampedArray(img.rgba.buffer || img.rgba), img.width, img.height), 0, 0);
+    ctx.strokeStyle = "#ff2020";
+    ctx.lineWidth = Math.max(1, Math.round(img.width / 400));
+    for (const b of boxes) ctx.strokeRect(b.x0 + 0.5, b.y0 + 0.5, b.x1 - b.x0 - 1, b.y1 - b.y0 - 1);
+  };
+  const first = px.boxes.filter((b) => b.frame === 0);
+  draw($("before-canvas"), m.before, first);
+  draw($("after-canvas"), m.after, []);
+  $("pixel-caption").textContent = `Frame 1 of ${px.frames}: ${first.length} masked box(es) outlined in red.`;
+  box.hidden = false;
 }
 
 // ---------------------------------------------------------------- downloads
@@ -597,6 +654,7 @@ function clearList() {
   selectedId = null;
   $("changes").tBodies[0].textContent = "";
   $("preview-wrap").hidden = true;
+  $("pixel-preview").hidden = true;
   $("preview-note").textContent = "No file selected.";
   // Workers forget the old vocabulary only when recreated.
   if (pool) pool.workers.forEach((w) => w.terminate());

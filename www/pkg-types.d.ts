@@ -9,7 +9,7 @@ export type PhiKind =
   | "postal_code" | "institution" | "national_id" | "uid" | "other";
 
 /** "kind: message" in the message of the Error that deidentify/harvest/new throw. */
-export type ErrorKind = "not_dicom" | "parse" | "unsupported" | "policy" | "write" | "verification" | "io";
+export type ErrorKind = "not_dicom" | "parse" | "unsupported" | "policy" | "write" | "verification" | "pixels" | "io";
 
 export interface Options {
   retain_safe_private: boolean;
@@ -22,7 +22,6 @@ export interface Options {
   clean_descriptors: boolean;
   clean_structured_content: boolean;
   clean_graphics: boolean;
-  clean_pixel_data: boolean;
   clean_recognizable_visual_features: boolean;
 }
 
@@ -56,6 +55,55 @@ export interface Policy {
   };
   private: { safe: { creator: string; group: string; element: string; name?: string }[] };
   harvest: string[];
+  pixels: PixelPolicy;
+}
+
+export interface RegionRule {
+  name?: string;
+  modality?: string;
+  manufacturer?: string;
+  model?: string;
+  rows?: number;
+  columns?: number;
+  /** [x0, y0, x1, y1], end-exclusive, frame pixels. */
+  boxes: [number, number, number, number][];
+}
+
+export interface PixelPolicy {
+  mode: "detect" | "rules" | "off";
+  pad: number;
+  threshold: number;
+  box_threshold: number;
+  min_side: number;
+  max_side: number;
+  frames: "every" | "sampled";
+  sample_every: number;
+  regions: RegionRule[];
+  computed_sop_classes: string[];
+  max_frames: number;
+  max_decoded_bytes: number;
+}
+
+export interface MaskedBox {
+  frame: number;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  score: number;
+  source: "detector" | "detector_reused" | "rule";
+}
+
+export interface PixelReport {
+  frames: number;
+  columns: number;
+  rows: number;
+  frames_detected: number;
+  boxes: MaskedBox[];
+  photometric: string;
+  was_encapsulated: boolean;
+  /** Set when the pixels were deliberately kept (a computed grid such as RT Dose). */
+  kept_because?: string;
 }
 
 export type PolicyInput = { [K in keyof Policy]?: Partial<Policy[K]> };
@@ -89,6 +137,8 @@ export interface FileReport {
     raw_bytes_checked: number;
     removed_elements_checked: number;
   };
+  /** Absent when the file has no pixels or pixels.mode is off. */
+  pixels?: PixelReport;
 }
 
 export interface DeidentifyResult { bytes: Uint8Array; report: FileReport }

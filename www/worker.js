@@ -1,16 +1,20 @@
 // One de-identification worker: one dicom-deid core instance (its own harvested
 // vocabulary), driven by messages from the page. CPU-bound work only; no network.
 //
-// in:  {type:"init", module?: WebAssembly.Module, policy: string|null, secret: string, recordMappings: bool}
+// in:  {type:"init", module?: WebAssembly.Module, model?: ArrayBuffer, policy: string|null, secret: string, recordMappings: bool}
+//      (model: the text detector's ONNX bytes; the served page's workers read det.onnx beside
+//      themselves instead, from their own origin)
 //      {type:"harvest", files: [{id, blob}]}          every file of the batch (pass 1)
 //      {type:"deidentify", id, blob}                  one file (pass 2)
 //      {type:"mappings"}
+//      {type:"preview", id, before: Blob, after: Blob}   first frame of input and output as RGBA
 // out: {type:"ready", defaultPolicy} | {type:"error", message} (init failed)
 //      {type:"harvested", id} per file | {type:"harvestDone"}
 //      {type:"result", id, bytes (transferred ArrayBuffer), report} | {type:"failed", id, message}
 //      {type:"trap", id, message} (the instance is unusable: the page replaces this worker)
 //      {type:"mappings", mappings}
-import init, { initSync, Deidentifier, lastPanic } from "../pkg/dicom_deid.js";
+//      {type:"preview", id, before: {width, height, rgba}|{error}, after: ...}
+import init, { initSync, Deidentifier, lastPanic, previewFrame } from "../pkg/dicom_deid.js";
 
 let deid = null;
 let mod = null;
@@ -55,6 +59,20 @@ async function initInstance(m) {
   }
   deid?.free();
   deid = new Deidentifier(m.policy || null, m.secret || null, !!m.recordMappings, false);
+  if (JSON.parse(deid.policyJson()).pixels.mode === "detect") {
+    deid.loadModel(new Uint8Array(m.model || (await modelFromOrigin())));
+  }
+}
+
+// The served build's model, from the worker's own origin (read once per worker).
+let modelBytes = null;
+async function modelFromOrigin() {
+  if (!modelBytes) {
+    const r = await fetch(new URL("det.onnx", self.location.href));
+    if (!r.ok) throw new Error("cannot load the text detection model det.onnx: HTTP " + r.status);
+    modelBytes = await r.arrayBuffer();
+  }
+  return modelBytes;
 }
 
 self.onmessage = async (ev) => {
@@ -106,6 +124,19 @@ self.onmessage = async (ev) => {
       self.postMessage({ type: "result", id, bytes: buf, report: out.report }, [buf]);
     } else if (m.type === "mappings") {
       self.postMessage({ type: "mappings", mappings: deid.mappings() });
+    } else if (m.type === "preview") {
+      const render = async (blob) => {
+        try {
+          return previewFrame(new Uint8Array(await blob.arrayBuffer()), 0);
+        } catch (e) {
+          if (trapped(e)) throw e;
+          return { error: String(e && e.message ? e.message : e) };
+        }
+      };
+      const before = await render(m.before);
+      const after = await render(m.after);
+      const bufs = [before, after].filter((x) => x.rgba).map((x) => x.rgba.buffer);
+      self.postMessage({ type: "preview", id, before, after }, bufs);
     }
   } catch (e) {
     if (trapped(e)) {

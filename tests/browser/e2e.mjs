@@ -28,6 +28,7 @@ const WORK = process.env.WORK_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "deid
 fs.mkdirSync(WORK, { recursive: true });
 const MODES = (process.env.BROWSER_MODES || "sample,settings,recovery,served,file").split(",");
 const SCREENSHOT = process.env.SCREENSHOT || "docs/screenshots/finished.png";
+const E2E_PASSPHRASE = "dicom-deid e2e fixed secret";
 const TIMEOUT = parseInt(process.env.BROWSER_TIMEOUT_MS || "1800000", 10);
 
 let passed = 0;
@@ -99,6 +100,9 @@ async function runMode(mode) {
     const workers = await page.evaluate(() => Number(document.getElementById("workers").value));
     console.log(`${label}: ready in ${readyMs} ms after load (${Date.now() - t0} ms from navigation), ${workers} workers`);
 
+    // A fixed passphrase, as the CLI run uses a fixed secret file: the outputs (and any
+    // date/time offset) are then the same in every run.
+    await page.fill("#passphrase", E2E_PASSPHRASE);
     const t1 = Date.now();
     await page.setInputFiles('[data-testid="file-input"]', inputs);
     await page.waitForFunction(
@@ -157,7 +161,7 @@ async function runMode(mode) {
     process.stdout.write(score.stdout.split("\n").slice(0, 12).join("\n") + "\n");
     check(`${label}: score.py ran`, score.status === 0, score.status === 0 ? "" : score.stderr.slice(-2000));
     if (score.status === 0) {
-      const cc = spawnSync("python3", ["tests/e2e/check_corpus.py", scoreJson, out, CORPUS], { encoding: "utf8", maxBuffer: 1 << 26 });
+      const cc = spawnSync(path.join(VENV, "bin/python"), ["tests/e2e/check_corpus.py", scoreJson, out, CORPUS], { encoding: "utf8", maxBuffer: 1 << 26 });
       process.stdout.write(cc.stdout.replace(/^/gm, `  ${mode}: `) + "\n");
       check(`${label}: outputs score as the CLI's (check_corpus.py)`, cc.status === 0, cc.status === 0 ? "" : cc.stderr.slice(-2000));
     }
@@ -204,6 +208,10 @@ async function runSample() {
     const text = await page.textContent("#changes");
     check(`${label}: preview lists the header changes`, rows > 10 && /PatientName/.test(text), `${rows} rows`);
     check(`${label}: the preview shows no PHI`, !/Testperson|Quentin|555-0142/.test(await page.textContent("body")));
+    // The sample's first image carries burned-in text: before/after with the boxes drawn.
+    const shown = await page.waitForSelector("#pixel-preview:not([hidden])", { timeout: 60000 }).then(() => true, () => false);
+    const caption = shown ? await page.textContent("#pixel-caption") : "";
+    check(`${label}: the preview shows the image before and after with the masked boxes`, shown && /[1-9]\d* masked box/.test(caption), caption);
     await page.screenshot({ path: path.join(path.dirname(SCREENSHOT), "sample-preview.png") });
     // Drag and drop of a .zip (built from corpus files) onto the drop zone.
     const names = inputs.slice(0, 3).map((f) => path.basename(f));
@@ -266,7 +274,7 @@ async function runRecovery() {
     }
     await page.setInputFiles('[data-testid="file-input"]', [...picked, gone]);
     fs.rmSync(gone);
-    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === "Done", null, { timeout: 30000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === "Done", null, { timeout: 120000 });
     const statuses = Object.fromEntries(await page.$$eval("#files tbody tr", (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent])));
     const t = path.basename(target);
     check(`${label}: an unreadable file is reported failed`, /^failed: io: /.test(statuses["zz-vanishes.dcm"]), statuses["zz-vanishes.dcm"]);

@@ -1,7 +1,7 @@
 //! The page's "Try a sample" study: three small synthetic CT slices of an invented patient,
 //! with fake PHI in the header (names, IDs, dates, address, phone, free text, a private
-//! block, a reference between slices) and a plain phantom in the pixels. Nothing here is
-//! real.
+//! block, a reference between slices), a plain phantom in the pixels and the patient's name
+//! and ID burned into them, as on a screen capture. Nothing here is real.
 //!
 //!     cargo run --release --manifest-path tools/make-sample/Cargo.toml --target-dir target -- target/sample
 
@@ -15,7 +15,7 @@ const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 // Arbitrary 2.25 UIDs (fixed so that the sample is the same in every build).
 const STUDY: &str = "2.25.161803398874989484820458683436563811772";
 const SERIES: &str = "2.25.161803398874989484820458683436563811772.1";
-const SIZE: u16 = 128;
+const SIZE: u16 = 256;
 
 fn el(g: u16, e: u16, vr: VR, v: impl Into<PrimitiveValue>) -> DataElement<InMemDicomObject> {
     DataElement::new(Tag(g, e), vr, v.into())
@@ -25,22 +25,72 @@ fn seq(g: u16, e: u16, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomOb
     DataElement::new(Tag(g, e), VR::SQ, Value::Sequence(DataSetSequence::new(items, Length::UNDEFINED)))
 }
 
-/// A disc with two inner discs, shifted a little per slice: something to look at.
+/// A 5x7 bitmap of the characters the burned-in labels use.
+fn glyph(c: char) -> [&'static str; 7] {
+    match c {
+        '0' => [" ### ", "#   #", "#  ##", "# # #", "##  #", "#   #", " ### "],
+        '1' => ["  #  ", " ##  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "],
+        '2' => [" ### ", "#   #", "    #", "   # ", "  #  ", " #   ", "#####"],
+        '4' => ["   # ", "  ## ", " # # ", "#  # ", "#####", "   # ", "   # "],
+        '5' => ["#####", "#    ", "#### ", "    #", "    #", "#   #", " ### "],
+        'D' => ["#### ", "#   #", "#   #", "#   #", "#   #", "#   #", "#### "],
+        'E' => ["#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#####"],
+        'I' => [" ### ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "],
+        'N' => ["#   #", "##  #", "# # #", "#  ##", "#   #", "#   #", "#   #"],
+        'O' => [" ### ", "#   #", "#   #", "#   #", "#   #", "#   #", " ### "],
+        'P' => ["#### ", "#   #", "#   #", "#### ", "#    ", "#    ", "#    "],
+        'Q' => [" ### ", "#   #", "#   #", "#   #", "# # #", "#  # ", " ## #"],
+        'R' => ["#### ", "#   #", "#   #", "#### ", "# #  ", "#  # ", "#   #"],
+        'S' => [" ####", "#    ", "#    ", " ### ", "    #", "    #", "#### "],
+        'T' => ["#####", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  "],
+        '-' => ["     ", "     ", "     ", "#####", "     ", "     ", "     "],
+        _ => ["     "; 7],
+    }
+}
+
+/// Burn `text` into a SIZE x SIZE frame at (x, y), dots of `scale` pixels.
+fn burn(px: &mut [u16], x: usize, y: usize, scale: usize, text: &str, value: u16) {
+    for (i, c) in text.chars().enumerate() {
+        for (r, row) in glyph(c).iter().enumerate() {
+            for (k, _) in row.char_indices().filter(|(_, ch)| *ch == '#') {
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        let (px_x, px_y) = (x + (i * 6 + k) * scale + dx, y + r * scale + dy);
+                        if px_x < SIZE as usize && px_y < SIZE as usize {
+                            px[px_y * SIZE as usize + px_x] = value;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A disc with two inner discs, shifted a little per slice, and the labels a console
+/// would burn in: something to look at, and something for the pixel cleaner to find.
 fn phantom(n: u16) -> Vec<u16> {
+    let mut px = disc(n);
+    burn(&mut px, 6, 6, 2, "TESTPERSON Q", 2000);
+    burn(&mut px, 6, SIZE as usize - 22, 2, "ID 555-0142", 2000);
+    px
+}
+
+fn disc(n: u16) -> Vec<u16> {
     let c = SIZE as f32 / 2.0;
+    let k = SIZE as f32 / 128.0;
     let mut px = Vec::with_capacity(SIZE as usize * SIZE as usize);
     for y in 0..SIZE {
         for x in 0..SIZE {
             let (dx, dy) = (x as f32 - c, y as f32 - c);
             let r = (dx * dx + dy * dy).sqrt();
-            let inner = |ox: f32, oy: f32, rad: f32| ((dx - ox).powi(2) + (dy - oy).powi(2)).sqrt() < rad;
+            let inner = |ox: f32, oy: f32, rad: f32| ((dx - ox * k).powi(2) + (dy - oy * k).powi(2)).sqrt() < rad * k;
             let v = if inner(-18.0, -6.0 + n as f32 * 2.0, 12.0) {
                 1400
             } else if inner(20.0, 10.0, 8.0 + n as f32) {
                 300
-            } else if r < 52.0 {
+            } else if r < 52.0 * k {
                 1040
-            } else if r < 56.0 {
+            } else if r < 56.0 * k {
                 1900
             } else {
                 0
