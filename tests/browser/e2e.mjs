@@ -102,6 +102,7 @@ async function runMode(mode) {
 
     // A fixed passphrase, as the CLI run uses a fixed secret file: the outputs (and any
     // date/time offset) are then the same in every run.
+    await page.$eval("#settings", (d) => (d.open = true));
     await page.fill("#passphrase", E2E_PASSPHRASE);
     const t1 = Date.now();
     await page.setInputFiles('[data-testid="file-input"]', inputs);
