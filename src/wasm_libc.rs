@@ -1,9 +1,35 @@
 //! The few C library functions the JPEG 2000 decoder (openjp2, a C-to-Rust port) calls, for
 //! wasm32-unknown-unknown, which has no libc: allocation on top of Rust's allocator (a
 //! size header in front of each block) and `strcpy`. `free(NULL)` and `realloc(NULL, n)`
-//! behave as C says.
+//! behave as C says. The global allocator ignores the deallocation of a null pointer, which
+//! the port's C idioms can produce and which would otherwise corrupt the heap.
 
-use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
+use std::alloc::{alloc, alloc_zeroed, dealloc, GlobalAlloc, Layout, System};
+
+struct NullTolerant;
+
+unsafe impl GlobalAlloc for NullTolerant {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        System.alloc(l)
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        System.alloc_zeroed(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        if !p.is_null() {
+            System.dealloc(p, l)
+        }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new_size: usize) -> *mut u8 {
+        if p.is_null() {
+            return System.alloc(Layout::from_size_align_unchecked(new_size, l.align()));
+        }
+        System.realloc(p, l, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: NullTolerant = NullTolerant;
 
 const HEADER: usize = 16; // keeps the block 16-byte aligned, as malloc must
 
