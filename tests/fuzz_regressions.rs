@@ -1,0 +1,168 @@
+//! Inputs found by the cargo-fuzz targets in fuzz/ (docs/robustness.md), minimised and kept
+//! in tests/fixtures/fuzz/<target>-<name>.bin. Each goes through the same code path as its
+//! fuzz target and must end in an error (or a success), never in a panic, a hang or a huge
+//! allocation.
+//!
+//! Allocations are watched by a global allocator that refuses any single request above
+//! `LIMIT` (as a memory-capped process would) and remembers the largest request made by
+//! each thread, so that a multi-GiB allocation fails the test at once instead of taking
+//! the machine's memory.
+//!
+//! These reproduce open findings (docs/robustness.md) and fail until the proposed fixes land,
+//! so they run only on request: `cargo test --profile test-release --features fuzz-regressions --test fuzz_regressions`.
+#![cfg(feature = "fuzz-regressions")]
+
+use dicom_deid::{Deidentifier, Policy};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// No input of a few hundred bytes needs more than this in one allocation.
+const LIMIT: usize = 256 << 20;
+
+struct Capped;
+
+thread_local! {
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note(size: usize) -> bool {
+    let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+    size <= LIMIT
+}
+
+unsafe impl GlobalAlloc for Capped {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if note(layout.size()) { unsafe { System.alloc(layout) } } else { std::ptr::null_mut() }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if note(layout.size()) { unsafe { System.alloc_zeroed(layout) } } else { std::ptr::null_mut() }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if note(new_size) { unsafe { System.realloc(ptr, layout, new_size) } } else { std::ptr::null_mut() }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Capped = Capped;
+
+/// Run `f` and return its result with the largest single allocation it asked for.
+fn watched<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.with(|l| l.set(0));
+    let out = f();
+    (out, LARGEST.with(|l| l.get()))
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/fuzz/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The `deidentify` fuzz target's path: harvest, then de-identify, default policy.
+fn deidentify_path(input: &[u8]) -> (dicom_deid::Result<()>, dicom_deid::Result<dicom_deid::Output>) {
+    let deid = Deidentifier::new(Policy::default(), Some(b"fuzz secret".as_slice())).expect("default policy");
+    (deid.harvest(input), deid.deidentify(input))
+}
+
+fn assert_refused_without_huge_allocation(name: &str) {
+    let input = fixture(name);
+    let ((harvest, out), largest) = watched(|| deidentify_path(&input));
+    assert!(harvest.is_err(), "{name}: harvest accepted the input");
+    assert!(out.is_err(), "{name}: deidentify accepted the input");
+    assert!(
+        largest <= LIMIT,
+        "{name}: {} bytes of input made the parser ask for {largest} bytes at once (declared element length trusted)",
+        input.len()
+    );
+}
+
+/// A 302-byte file whose private OB element declares 0xFFFFFFF0 bytes: dicom-parser 0.10
+/// reserves and zero-fills 4 GiB before finding the end of the input (an out-of-memory in
+/// the fuzz run). Fails until src/engine/io.rs checks declared lengths (docs/robustness.md).
+#[test]
+fn deidentify_huge_declared_length_in_the_data_set() {
+    assert_refused_without_huge_allocation("deidentify-huge-declared-length.bin");
+}
+
+/// Found by the `deidentify` target as a 20 s timeout (and a 4 GiB out-of-memory), minimised
+/// with `cargo fuzz tmin` to 176 bytes: the meta group's (0002,0002) has an unknown VR and a
+/// 4-byte length of about 1 GiB, which dicom-object's meta reader reserves and zero-fills.
+/// Fails until the same check covers the file meta group.
+#[test]
+fn deidentify_huge_declared_length_in_the_meta_group() {
+    assert_refused_without_huge_allocation("deidentify-timeout-huge-alloc.bin");
+}
+
+/// The same in a deflated data set (found by the `pixels` target as a 20 s timeout on an
+/// 8 kB deflated file asking for 2.76 GB; this 298-byte one is written by hand): the parse
+/// inflates, then trusts the declared length. The allocation happens in the engine's parse,
+/// shared by every path, so it is checked on the de-identification path. Fails until the
+/// check also walks the inflated data set.
+#[test]
+fn pixels_deflated_huge_declared_length() {
+    assert_refused_without_huge_allocation("pixels-deflated-huge-declared-length.bin");
+}
+
+/// The `pixels` target's path: parse as src/engine/io.rs `parse` does, then clean with one
+/// rule box and no model.
+#[cfg(feature = "pixels")]
+fn clean_path(input: &[u8]) -> Result<(), String> {
+    use dicom_deid::pixels::{clean, CleanOptions};
+    use dicom_object::file::ReadPreamble;
+    let preamble = if input.len() >= 132 && &input[128..132] == b"DICM" { ReadPreamble::Always } else { ReadPreamble::Never };
+    let mut file = dicom_object::OpenFileOptions::new().read_preamble(preamble).from_reader(input).map_err(|e| e.to_string())?;
+    let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
+    let opts = CleanOptions { detect: false, rule_boxes: vec![(0, 0, 10, 10)], ..Default::default() };
+    clean(&mut file, &ts, None, &opts).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Run only from `pixels_jpeg2000_decode_does_not_abort`, in a child process.
+#[cfg(feature = "pixels")]
+#[test]
+#[ignore = "run in a child process by pixels_jpeg2000_decode_does_not_abort"]
+fn pixels_jpeg2000_decode_child() {
+    let _ = clean_path(&fixture("pixels-openjp2-null-dealloc.bin"));
+}
+
+/// Every JPEG 2000 file of the evaluation corpus aborted the `pixels` target (8 of its
+/// seeds): openjp2 0.6.1 frees a code block's `decoded_data` with `std::alloc::dealloc`
+/// without checking for null (tcd.rs, `opj_tcd_code_block_dec_deallocate` and
+/// `opj_tcd_code_block_dec_allocate`), which is undefined behaviour; with debug assertions
+/// (Rust's UB checks) the process aborts: "unsafe precondition(s) violated:
+/// NonNull::new_unchecked requires that the pointer is non-null". The fixture (670 bytes)
+/// is one 256x1024 16-bit JPEG 2000 frame of 250 bytes in a minimal header. An abort
+/// cannot be caught, so the decode runs in a child process (this test binary, the ignored
+/// test above). Fails in builds with debug assertions (`cargo test`) until openjp2 is
+/// patched; passes in release builds, where the UB goes unnoticed.
+#[cfg(feature = "pixels")]
+#[test]
+fn pixels_jpeg2000_decode_does_not_abort() {
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--ignored", "--exact", "pixels_jpeg2000_decode_child", "--nocapture", "--test-threads=1"])
+        .output()
+        .expect("run the child test");
+    assert!(
+        out.status.success(),
+        "decoding the JPEG 2000 fixture aborted the process:\n{}",
+        String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("panicked") || l.contains("precondition")).collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// A small well-formed file (a Basic Text SR header) still goes through with the watch on.
+#[test]
+fn a_small_valid_file_is_not_refused() {
+    let mut obj = dicom_object::mem::InMemDicomObject::new_empty();
+    for (g, e, v) in [(0x0008, 0x0016, "1.2.840.10008.5.1.4.1.1.88.11"), (0x0008, 0x0018, "2.25.1"), (0x0010, 0x0010, "Doe^Jane")] {
+        let vr = if g == 0x0010 { dicom_core::VR::PN } else { dicom_core::VR::UI };
+        obj.put(dicom_core::DataElement::new(dicom_core::Tag(g, e), vr, dicom_core::PrimitiveValue::from(v)));
+    }
+    let file = obj.with_meta(dicom_object::meta::FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1")).unwrap();
+    let mut bytes = Vec::new();
+    file.write_all(&mut bytes).unwrap();
+    let ((harvest, out), largest) = watched(|| deidentify_path(&bytes));
+    harvest.expect("harvest");
+    out.expect("deidentify");
+    assert!(largest <= LIMIT);
+}
