@@ -24,6 +24,8 @@ pub enum ErrorKind {
     Pixels,
     /// Reading or writing a file failed.
     Io,
+    /// The input asks for more than the policy's limits allow (limits.*): refused unread.
+    Limit,
 }
 
 #[derive(Debug, Clone)]

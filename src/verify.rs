@@ -84,7 +84,7 @@ impl Needles {
 
 pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy: &Policy) -> Result<Verification> {
     // The whole file, so that elements after Pixel Data are checked too.
-    let file = io::parse(bytes, false).map_err(|e| Error::verification(format!("the output does not parse back: {e}")))?;
+    let file = io::parse(bytes, false, &policy.limits).map_err(|e| Error::verification(format!("the output does not parse back: {e}")))?;
     let ts = io::transfer_syntax(file.meta());
     let obj = file.into_inner();
     let mut stats = Verification { vocabulary_entries: needles.list.len(), ..Default::default() };

@@ -68,11 +68,18 @@ fn broken_files() -> Vec<(&'static str, Vec<u8>)> {
     let mut garbage = vec![0u8; 128];
     garbage.extend_from_slice(b"DICM");
     garbage.extend((0..600u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+    // A private OB element that declares 0xFFFFFFF0 bytes.
+    let mut huge = common::broken::explicit_file(&common::broken::explicit_le(0x0009, 0x1001, b"OB", &[1; 8]));
+    let at = huge.len() - 12;
+    huge[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
     vec![
         ("broken/trunc_in_meta.dcm", good[..140].to_vec()),
         ("broken/trunc_early.dcm", good[..300].to_vec()),
         ("ward/trunc_half.dcm", good[..good.len() / 2].to_vec()),
         ("dicm_then_garbage.dcm", garbage),
+        ("hostile/huge_length.dcm", huge),
+        ("hostile/nested_5000.dcm", common::broken::nested_sequences(5000)),
+        ("hostile/DICOMDIR", common::broken::dicomdir()),
     ]
 }
 

@@ -7,10 +7,6 @@
 //! `LIMIT` (as a memory-capped process would) and remembers the largest request made by
 //! each thread, so that a multi-GiB allocation fails the test at once instead of taking
 //! the machine's memory.
-//!
-//! These reproduce open findings (docs/robustness.md) and fail until the proposed fixes land,
-//! so they run only on request: `cargo test --profile test-release --features fuzz-regressions --test fuzz_regressions`.
-#![cfg(feature = "fuzz-regressions")]
 
 use dicom_deid::{Deidentifier, Policy};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -80,7 +76,7 @@ fn assert_refused_without_huge_allocation(name: &str) {
 
 /// A 302-byte file whose private OB element declares 0xFFFFFFF0 bytes: dicom-parser 0.10
 /// reserves and zero-fills 4 GiB before finding the end of the input (an out-of-memory in
-/// the fuzz run). Fails until src/engine/io.rs checks declared lengths (docs/robustness.md).
+/// the fuzz run). Refused by the header walk (src/engine/structure.rs).
 #[test]
 fn deidentify_huge_declared_length_in_the_data_set() {
     assert_refused_without_huge_allocation("deidentify-huge-declared-length.bin");
@@ -89,7 +85,7 @@ fn deidentify_huge_declared_length_in_the_data_set() {
 /// Found by the `deidentify` target as a 20 s timeout (and a 4 GiB out-of-memory), minimised
 /// with `cargo fuzz tmin` to 176 bytes: the meta group's (0002,0002) has an unknown VR and a
 /// 4-byte length of about 1 GiB, which dicom-object's meta reader reserves and zero-fills.
-/// Fails until the same check covers the file meta group.
+/// The header walk covers the file meta group too.
 #[test]
 fn deidentify_huge_declared_length_in_the_meta_group() {
     assert_refused_without_huge_allocation("deidentify-timeout-huge-alloc.bin");
@@ -98,8 +94,8 @@ fn deidentify_huge_declared_length_in_the_meta_group() {
 /// The same in a deflated data set (found by the `pixels` target as a 20 s timeout on an
 /// 8 kB deflated file asking for 2.76 GB; this 298-byte one is written by hand): the parse
 /// inflates, then trusts the declared length. The allocation happens in the engine's parse,
-/// shared by every path, so it is checked on the de-identification path. Fails until the
-/// check also walks the inflated data set.
+/// shared by every path, so it is checked on the de-identification path; the header walk
+/// inflates and walks the data set.
 #[test]
 fn pixels_deflated_huge_declared_length() {
     assert_refused_without_huge_allocation("pixels-deflated-huge-declared-length.bin");
@@ -134,8 +130,9 @@ fn pixels_jpeg2000_decode_child() {
 /// NonNull::new_unchecked requires that the pointer is non-null". The fixture (670 bytes)
 /// is one 256x1024 16-bit JPEG 2000 frame of 250 bytes in a minimal header. An abort
 /// cannot be caught, so the decode runs in a child process (this test binary, the ignored
-/// test above). Fails in builds with debug assertions (`cargo test`) until openjp2 is
-/// patched; passes in release builds, where the UB goes unnoticed.
+/// test above). Fixed in vendor/openjp2 (PATCHED.md); without the fix it fails in builds
+/// with debug assertions and Rust's UB checks (nightly std), and passes in release builds,
+/// where the UB goes unnoticed.
 #[cfg(feature = "pixels")]
 #[test]
 fn pixels_jpeg2000_decode_does_not_abort() {

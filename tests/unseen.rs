@@ -6,7 +6,7 @@ mod common;
 use common::{parse, raw_contains, text};
 use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Length, Tag, VR};
-use dicom_deid::{Deidentifier, Policy};
+use dicom_deid::Deidentifier;
 use dicom_object::mem::InMemDicomObject;
 
 fn el(g: u16, e: u16, vr: VR, v: &str) -> DataElement<InMemDicomObject> {

@@ -9,7 +9,7 @@ export type PhiKind =
   | "postal_code" | "institution" | "national_id" | "uid" | "other";
 
 /** "kind: message" in the message of the Error that deidentify/harvest/new throw. */
-export type ErrorKind = "not_dicom" | "parse" | "unsupported" | "policy" | "write" | "verification" | "pixels" | "io";
+export type ErrorKind = "not_dicom" | "parse" | "unsupported" | "policy" | "write" | "verification" | "pixels" | "io" | "limit";
 
 export interface Options {
   retain_safe_private: boolean;
@@ -56,6 +56,7 @@ export interface Policy {
   private: { safe: { creator: string; group: string; element: string; name?: string }[] };
   harvest: string[];
   pixels: PixelPolicy;
+  limits: Limits;
 }
 
 export interface RegionRule {
@@ -82,6 +83,12 @@ export interface PixelPolicy {
   computed_sop_classes: string[];
   max_frames: number;
   max_decoded_bytes: number;
+}
+
+/** Checked on the element headers before a file is parsed; over a limit: error kind "limit". */
+export interface Limits {
+  max_nesting_depth: number;
+  max_element_bytes: number;
 }
 
 export interface MaskedBox {

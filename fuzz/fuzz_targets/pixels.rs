@@ -1,5 +1,5 @@
 //! Arbitrary bytes as a DICOM file, parsed as the engine parses it (src/engine/io.rs
-//! `parse`, which is crate-private: mirrored here), then the pixel cleaner with rules only
+//! `parse`, which is crate-private: mirrored here, header walk first), then the pixel cleaner with rules only
 //! (no detector model): decode every frame, mask one rule box, write the pixels back.
 //! Any `Err` is fine; a panic, a hang or an unbounded allocation is a finding.
 #![no_main]
@@ -9,8 +9,9 @@ use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use libfuzzer_sys::fuzz_target;
 
-/// As `dicom_deid::engine::io::parse(input, false)`.
+/// As `dicom_deid::engine::io::parse(input, false, limits)`: the header walk, then the parse.
 fn parse(input: &[u8]) -> Option<DefaultDicomObject> {
+    dicom_deid::engine::check_structure(input, &dicom_deid::policy::Limits::default()).ok()?;
     let preamble = if input.len() >= 132 && &input[128..132] == b"DICM" {
         ReadPreamble::Always
     } else if input.starts_with(b"DICM") {

@@ -2,6 +2,7 @@
 //! with a rebuilt file meta group (no source AE title, no private meta information).
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::policy::Limits;
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, Tag};
 use dicom_core::dictionary::UidDictionary;
@@ -17,14 +18,24 @@ use std::io::Read;
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.255013382843542613441330358914457045651";
 pub const IMPLEMENTATION_VERSION_NAME: &str = "DICOM_DEID_010";
 
-/// Parse a DICOM Part 10 file (with or without the 128-byte preamble).
+/// Parse a DICOM Part 10 file (with or without the 128-byte preamble), after the header
+/// walk of `structure` (declared lengths, element size and nesting limits).
 /// `header_only` stops before Pixel Data.
-pub fn parse(input: &[u8], header_only: bool) -> Result<DefaultDicomObject> {
+pub fn parse(input: &[u8], header_only: bool, limits: &Limits) -> Result<DefaultDicomObject> {
+    super::structure::check(input, limits)?;
     parse_from(input, header_only)
 }
 
-/// As `parse`, from any reader; with `header_only` nothing past Pixel Data is read.
-pub fn parse_from(mut reader: impl Read, header_only: bool) -> Result<DefaultDicomObject> {
+/// The header of a file read from `reader` (the CLI's harvest pass): read in steps until
+/// the header walk reaches Pixel Data, then parsed; nothing much past Pixel Data is read.
+pub fn parse_header_from(reader: impl Read, limits: &Limits) -> Result<DefaultDicomObject> {
+    let bytes = super::structure::read_header(reader, limits)?;
+    parse_from(bytes.as_slice(), true)
+}
+
+/// As `parse`, from any reader, without the header walk (callers walk first); with
+/// `header_only` nothing past Pixel Data is read.
+fn parse_from(mut reader: impl Read, header_only: bool) -> Result<DefaultDicomObject> {
     let mut head = Vec::with_capacity(132);
     (&mut reader)
         .take(132)
@@ -67,7 +78,12 @@ const DICOMDIR_CLASS: &str = "1.2.840.10008.1.3.10";
 /// the free text that did arrive, so such files fail here (fail closed).
 pub fn check_complete(file: &DefaultDicomObject) -> Result<()> {
     if file.meta().media_storage_sop_class_uid().trim_end_matches('\0') == DICOMDIR_CLASS {
-        return Ok(()); // a DICOMDIR carries its identity in the meta group only
+        // Its records hold names, IDs and dates, and byte offsets and file paths that no
+        // longer match once the files are rewritten: withheld rather than left broken.
+        return Err(Error::unsupported(
+            "a DICOMDIR (media directory) is an index of the original files, not an instance: it is not \
+             de-identified; make a new one from the outputs if one is needed",
+        ));
     }
     let text = |g: u16, e: u16| element_text(file, Tag(g, e));
     let incomplete = |what: &str| Error::parse(format!("{what}: the data set is incomplete or the file truncated"));

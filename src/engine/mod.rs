@@ -5,6 +5,9 @@ mod apply;
 pub(crate) mod classify;
 mod harvest;
 pub(crate) mod io;
+mod structure;
+/// For callers (and fuzz targets) that parse with dicom-object themselves.
+pub use structure::check as check_structure;
 mod markers;
 mod pixel_step;
 
@@ -198,16 +201,22 @@ impl Deidentifier {
     /// vocabulary, so that free text in any file of the patient is checked against all of
     /// them. Reads the header only.
     pub fn harvest(&self, input: &[u8]) -> Result<()> {
-        self.harvest_from(input)
+        let obj = io::parse(input, true, &self.policy.limits)?;
+        self.harvest_parsed(&obj);
+        Ok(())
     }
 
     /// As `harvest`, from a reader (a file): nothing past Pixel Data is read.
     pub fn harvest_from(&self, reader: impl std::io::Read) -> Result<()> {
-        let obj = io::parse_from(reader, true)?;
-        let key = harvest::patient_key(&obj);
-        let pairs = self.harvest_object(&obj);
-        self.merge_patient_vocabulary(&key, pairs);
+        let obj = io::parse_header_from(reader, &self.policy.limits)?;
+        self.harvest_parsed(&obj);
         Ok(())
+    }
+
+    fn harvest_parsed(&self, obj: &dicom_object::DefaultDicomObject) {
+        let key = harvest::patient_key(obj);
+        let pairs = self.harvest_object(obj);
+        self.merge_patient_vocabulary(&key, pairs);
     }
 
     /// The patient's vocabulary with the harvested `pairs` added. When nothing is new (the usual case
@@ -270,7 +279,7 @@ impl Deidentifier {
     /// Everything but the verification: the new bytes, the report and the vocabulary.
     /// `clean_pixels` false skips the pixel step (for `verify_pair`, which needs the header only).
     fn transform(&self, input: &[u8], clean_pixels: bool) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
-        let file = io::parse(input, false)?;
+        let file = io::parse(input, false, &self.policy.limits)?;
         let ts = io::transfer_syntax(file.meta());
         io::check_transfer_syntax(&ts)?;
         io::check_complete(&file)?;

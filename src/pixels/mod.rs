@@ -308,7 +308,8 @@ pub fn equal_outside(a: &Frame, b: &Frame, boxes: &[PixelBox]) -> bool {
 /// One frame of a DICOM file as 8-bit RGBA for looking at (the page's before/after preview):
 /// `(width, height, rgba)`, the same rendering the detector sees.
 pub fn preview_rgba(file: &[u8], frame: u32) -> crate::Result<(u32, u32, Vec<u8>)> {
-    let parsed = crate::engine::io::parse(file, false)?;
+    // The default limits: a preview has no policy of its own.
+    let parsed = crate::engine::io::parse(file, false, &crate::policy::Limits::default())?;
     let ts = crate::engine::io::transfer_syntax(parsed.meta());
     let image = decode(&parsed, &ts).map_err(|e| crate::Error::new(crate::ErrorKind::Pixels, e.to_string()))?;
     let f = image

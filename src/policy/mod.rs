@@ -178,6 +178,27 @@ pub struct Policy {
     pub harvest: Vec<String>,
     /// Clean Pixel Data: burned-in text found and masked (see [`pixels::PixelPolicy`]).
     pub pixels: pixels::PixelPolicy,
+    /// What a file may demand before it is refused unread (see [`Limits`]).
+    pub limits: Limits,
+}
+
+/// Resource limits checked on the element headers before a file is parsed (the pixel
+/// limits, frames and decoded bytes, are in [`pixels::PixelPolicy`]). A file over a limit is
+/// refused with an error of kind `limit` that names it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Sequences inside sequences: real files rarely go past 10 (SR content trees);
+    /// the parser builds nested sequences by recursion, so thousands would exhaust the stack.
+    pub max_nesting_depth: u32,
+    /// The longest element value accepted, in bytes (Pixel Data included).
+    pub max_element_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_nesting_depth: 64, max_element_bytes: 2 << 30 }
+    }
 }
 
 impl Default for Policy {
@@ -207,6 +228,7 @@ impl Default for Policy {
             private: PrivatePolicy::default(),
             harvest: Vec::new(),
             pixels: pixels::PixelPolicy::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -256,6 +278,9 @@ impl Policy {
             .and_then(|_| crate::actions::pseudonym::check_template(&self.pseudonyms.patient_id))
             .map_err(|e| Error::policy(format!("pseudonyms: {e}")))?;
         self.pixels.validate().map_err(|e| Error::policy(format!("pixels: {e}")))?;
+        if self.limits.max_nesting_depth == 0 || self.limits.max_element_bytes == 0 {
+            return Err(Error::policy("limits: max_nesting_depth and max_element_bytes must be at least 1"));
+        }
         // The text detectors (user regexes included) are compiled and checked once, by Deidentifier::new.
         Ok(())
     }

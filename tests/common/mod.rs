@@ -7,6 +7,8 @@ use dicom_core::{DataElement, Length, Tag, VR};
 use dicom_object::meta::FileMetaTableBuilder;
 use dicom_object::mem::InMemDicomObject;
 
+pub mod broken;
+
 pub const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 pub const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 pub const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";

@@ -1,0 +1,234 @@
+//! A walk over the element headers of a file before it is parsed.
+//!
+//! dicom-object and dicom-parser (0.10) allocate and zero-fill an element's declared length
+//! before reading its value, so a few bytes declaring 0xFFFFFFF0 cost 4 GiB (fuzz targets
+//! `deidentify` and `pixels`, docs/robustness.md), and they build nested sequences by
+//! recursion, so thousands of nested sequences overflow the stack. This walk reads every
+//! element, sequence and item header without reading any value (dicom-parser's lazy token
+//! reader, which keeps its nesting on the heap) and refuses, before the parser runs:
+//! a declared length longer than what can follow (the input, or the inflated data set when
+//! deflated), a length over `limits.max_element_bytes`, and nesting deeper than
+//! `limits.max_nesting_depth`. Anything else it cannot read is left to the parser, which
+//! reports it.
+
+use super::io::transfer_syntax;
+use crate::error::{Error, ErrorKind, Result};
+use crate::policy::Limits;
+use dicom_core::{Length, Tag};
+use dicom_encoding::decode::Decode;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::meta::FileMetaTable;
+use dicom_parser::dataset::lazy_read::LazyDataSetReader;
+use dicom_parser::dataset::LazyDataToken;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use std::io::{Cursor, Read};
+
+const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+
+/// How far the walk got.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Walk {
+    /// Every header checked (up to Pixel Data when asked to stop there), or the rest is
+    /// unreadable in a way the parser reports.
+    Done,
+    /// The bytes ran out before the walk finished, and more may follow (`complete` false).
+    NeedMore,
+}
+
+/// Check the headers of a whole file held in memory.
+pub fn check(input: &[u8], limits: &Limits) -> Result<()> {
+    walk(input, true, false, limits).map(|_| ())
+}
+
+/// Check the headers of `bytes`, the first bytes of a file, or all of it when `complete`.
+/// With `stop_at_pixel_data`, the walk ends at the top-level Pixel Data element.
+pub(crate) fn walk(bytes: &[u8], complete: bool, stop_at_pixel_data: bool, limits: &Limits) -> Result<Walk> {
+    // What can follow is unknown until the whole file is there: until then a long declared
+    // length only asks for more bytes.
+    let max = if complete { bytes.len() as u64 } else { u64::MAX };
+    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        128
+    } else if bytes.starts_with(b"DICM") {
+        0
+    } else if !complete && bytes.len() < 132 {
+        return Ok(Walk::NeedMore);
+    } else {
+        return Ok(Walk::Done); // not DICOM: the parser says so
+    };
+    // The file meta group (explicit VR little endian), read by dicom-object the same way.
+    let meta_bytes = &bytes[start + 4..];
+    let mut cursor = Cursor::new(meta_bytes);
+    let decoder = dicom_encoding::decode::file_header_decoder();
+    loop {
+        let Ok((header, _)) = decoder.decode_header(&mut cursor) else {
+            return Ok(if complete { Walk::Done } else { Walk::NeedMore });
+        };
+        if header.tag.group() != 0x0002 {
+            break;
+        }
+        let Some(len) = header.len.get() else { break };
+        check_length(header.len, max, limits)?;
+        let end = cursor.position() + u64::from(len);
+        if end > meta_bytes.len() as u64 {
+            if complete {
+                return Err(declared_too_long(header.len, max));
+            }
+            return Ok(Walk::NeedMore);
+        }
+        cursor.set_position(end);
+    }
+    let mut cursor = Cursor::new(&bytes[start..]);
+    let Ok(meta) = FileMetaTable::from_reader(&mut cursor) else {
+        return Ok(if complete { Walk::Done } else { Walk::NeedMore });
+    };
+    let ts_uid = transfer_syntax(&meta);
+    if ts_uid == DEFLATED {
+        // Walk the inflated data set (raw deflate, as dicom-object reads it), inflating no
+        // more than deflate's maximum ratio (1032:1) of the input allows. On a corrupt or
+        // cut stream, what was inflated before the error is what the parser sees.
+        let rest = &bytes[start + cursor.position() as usize..];
+        let mut inflated = Vec::new();
+        let cap = (rest.len() as u64).saturating_mul(1032).saturating_add(1024);
+        let _ = flate2::read::DeflateDecoder::new(rest).take(cap).read_to_end(&mut inflated);
+        let max = if complete { inflated.len() as u64 } else { u64::MAX };
+        return walk_data_set(Cursor::new(&inflated[..]), "1.2.840.10008.1.2.1", max, complete, stop_at_pixel_data, limits);
+    }
+    walk_data_set(cursor, &ts_uid, max, complete, stop_at_pixel_data, limits)
+}
+
+/// The data set part of the walk: every element, sequence and item header, values skipped.
+fn walk_data_set(
+    cursor: Cursor<&[u8]>,
+    ts_uid: &str,
+    max: u64,
+    complete: bool,
+    stop_at_pixel_data: bool,
+    limits: &Limits,
+) -> Result<Walk> {
+    let ran_out = if complete { Walk::Done } else { Walk::NeedMore };
+    let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else { return Ok(Walk::Done) };
+    let Ok(mut reader) = LazyDataSetReader::new_with_ts(cursor, ts) else { return Ok(ran_out) };
+    let mut depth = 0u32;
+    let mut in_pixel_sequence = false;
+    loop {
+        let token = match reader.advance() {
+            // Skipping a value past the end of the bytes is not an error to the token
+            // reader (it copies what there is), so the end of a prefix is not the end.
+            None | Some(Err(_)) => return Ok(ran_out),
+            Some(Ok(token)) => token,
+        };
+        let declared = match &token {
+            LazyDataToken::ElementHeader(h) | LazyDataToken::LazyValue { header: h, .. } => h.len,
+            LazyDataToken::SequenceStart { len, .. } | LazyDataToken::ItemStart { len } => *len,
+            LazyDataToken::LazyItemValue { len, .. } => Length(*len),
+            _ => Length::UNDEFINED,
+        };
+        check_length(declared, max, limits)?;
+        match &token {
+            LazyDataToken::SequenceStart { .. } => {
+                depth += 1;
+                if depth > limits.max_nesting_depth {
+                    return Err(Error::new(
+                        ErrorKind::Limit,
+                        format!(
+                            "sequences are nested more than {} deep (limits.max_nesting_depth)",
+                            limits.max_nesting_depth
+                        ),
+                    ));
+                }
+            }
+            LazyDataToken::PixelSequenceStart => in_pixel_sequence = true,
+            LazyDataToken::SequenceEnd if in_pixel_sequence => in_pixel_sequence = false,
+            LazyDataToken::SequenceEnd => depth = depth.saturating_sub(1),
+            LazyDataToken::ElementHeader(h) if depth == 0 && h.tag == PIXEL_DATA && stop_at_pixel_data => {
+                return Ok(Walk::Done)
+            }
+            _ => {}
+        }
+        if matches!(token, LazyDataToken::PixelSequenceStart) && depth == 0 && stop_at_pixel_data {
+            return Ok(Walk::Done);
+        }
+        if matches!(token, LazyDataToken::LazyValue { .. } | LazyDataToken::LazyItemValue { .. }) && token.skip().is_err() {
+            return Ok(ran_out);
+        }
+    }
+}
+
+fn check_length(declared: Length, max: u64, limits: &Limits) -> Result<()> {
+    let Some(len) = declared.get() else { return Ok(()) };
+    if u64::from(len) > max {
+        return Err(declared_too_long(declared, max));
+    }
+    if u64::from(len) > limits.max_element_bytes {
+        return Err(Error::new(
+            ErrorKind::Limit,
+            format!(
+                "an element of {} MB is longer than limits.max_element_bytes ({} MB)",
+                u64::from(len) >> 20,
+                limits.max_element_bytes >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn declared_too_long(len: Length, max: u64) -> Error {
+    Error::parse(format!("cannot parse the DICOM data: an element declares {} bytes where at most {max} can follow", len.0))
+}
+
+/// The header of a file read from `reader` (nothing much past Pixel Data), checked by the
+/// walk. The file's length is not known in advance: the bytes are read in growing steps
+/// until the walk is done, so memory stays within a small multiple of the file's header
+/// (or of the file, when a declared length has to be checked against its end).
+pub(crate) fn read_header(mut reader: impl Read, limits: &Limits) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut want: u64 = 64 << 10;
+    loop {
+        let have = bytes.len() as u64;
+        let got = (&mut reader)
+            .take(want - have)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
+        let complete = (got as u64) < want - have;
+        match walk(&bytes, complete, true, limits)? {
+            Walk::Done => return Ok(bytes),
+            Walk::NeedMore if complete => return Ok(bytes),
+            Walk::NeedMore => want = want.saturating_mul(4),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    #[test]
+    fn short_prefixes_ask_for_more_and_non_dicom_is_left_to_the_parser() {
+        assert_eq!(walk(b"", false, true, &limits()).unwrap(), Walk::NeedMore);
+        assert_eq!(walk(b"hello", true, true, &limits()).unwrap(), Walk::Done);
+        assert_eq!(walk(&[0u8; 200], true, false, &limits()).unwrap(), Walk::Done);
+    }
+
+    #[test]
+    fn a_meta_element_longer_than_the_file_is_refused() {
+        let mut b = vec![0u8; 128];
+        b.extend_from_slice(b"DICM");
+        b.extend_from_slice(&[0x02, 0x00, 0x01, 0x00, b'O', b'B', 0, 0]);
+        b.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        b.extend_from_slice(&[0u8; 16]);
+        let e = check(&b, &limits()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Parse);
+        assert!(e.message.contains("4294967280 bytes"), "{e}");
+        // Over the element limit even before the end of the file is known.
+        assert_eq!(walk(&b, false, true, &limits()).unwrap_err().kind, ErrorKind::Limit);
+        // Within the limit, a prefix of a longer file only asks for more.
+        b[140..144].copy_from_slice(&(100u32 << 20).to_le_bytes());
+        assert_eq!(walk(&b, false, true, &limits()).unwrap(), Walk::NeedMore);
+        assert_eq!(check(&b, &limits()).unwrap_err().kind, ErrorKind::Parse);
+    }
+}
