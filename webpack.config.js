@@ -22,6 +22,9 @@ const common = {
   performance: { hints: false },
   experiments: { asyncWebAssembly: false },
   resolve: { extensions: [".js", ".mjs"] },
+  // No `global` shim: webpack's falls back to `new Function("return this")`, a string
+  // evaluated as code (blocked by the CSP anyway); workers and pages have globalThis.
+  node: { global: false },
 };
 
 const worker = {

@@ -4,6 +4,7 @@
 # ran out of memory (-rss_limit_mb); the failing inputs are left in fuzz/artifacts/<target>/.
 #
 #   tools/fuzz-smoke.sh                 # all targets, 60 s each
+#   tools/fuzz-smoke.sh deidentify policy_json   # what tests/run_all.sh runs (no tract build)
 #   FUZZ_SECONDS=1800 tools/fuzz-smoke.sh pixels
 #
 # Needs the nightly toolchain (cargo-fuzz builds with -Zsanitizer=address); installs
@@ -20,17 +21,22 @@ build_flags=(--codegen-units 16)
 fuzz_flags=(-max_total_time="$secs" -rss_limit_mb=4096 -malloc_limit_mb=1024 -timeout=20 -print_final_stats=1)
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    echo "fuzz-smoke: the nightly toolchain is needed (rustup toolchain install nightly)" >&2
-    exit 2
+    echo "fuzz-smoke: installing the nightly toolchain"
+    rustup toolchain install nightly --profile minimal >/dev/null || {
+        echo "fuzz-smoke: the nightly toolchain is needed (rustup toolchain install nightly)" >&2
+        exit 2
+    }
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz-smoke: installing cargo-fuzz"
-    cargo install cargo-fuzz --locked || exit 2
+    cargo install cargo-fuzz --locked --version 0.13.2 || exit 2
 fi
 
 "$fuzz/seeds.sh" || exit 2
 
 cd "$fuzz" || exit 2
+# Without the pixels target, build without the root crate's pixel code (no tract): much faster.
+[[ " ${targets[*]} " == *" pixels "* ]] || build_flags+=(--no-default-features)
 cargo +nightly fuzz build "${build_flags[@]}" || exit 2
 
 failed=()

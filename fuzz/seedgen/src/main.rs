@@ -1,7 +1,8 @@
 //! Seed inputs for the fuzz targets, from the project's own fixtures:
 //!
 //! - `deidentify/`: the test fixtures of tests/common/mod.rs (both synthetic patients, every
-//!   header transfer syntax, with and without a referenced instance);
+//!   header transfer syntax, with and without a referenced instance) and a few of the
+//!   malformed cases of tests/common/broken.rs;
 //! - `pixels/`: the same fixtures plus small native and RLE images in the layouts the
 //!   pixel decoder handles (8/16/1 bit, signed, RGB planar 0 and 1, YBR_FULL_422, palette,
 //!   multi-frame);
@@ -163,6 +164,17 @@ fn main() {
         let referring = encode(dataset(p, &STUDY_A, 2, Some("1.2.826.0.1.3680043.8.498.1001.1.1")), EXPLICIT_LE);
         write(&deid_dir, &format!("fixture_{pname}_referring.dcm"), &referring);
         count += 1;
+    }
+    // The generated malformed cases of tests/malformed.rs, near misses for the parser.
+    for (name, f) in [
+        ("broken_nested_40.dcm", broken::nested_sequences(40)),
+        ("broken_dicomdir.dcm", broken::dicomdir()),
+        ("broken_mismatch_ivle_in_evle.dcm", broken::mismatched_syntax(IMPLICIT_LE, EXPLICIT_LE)),
+        ("broken_image_short.dcm", broken::native_image(64, 64, 1, 100)),
+    ] {
+        write(&deid_dir, name, &f);
+        write(&pix_dir, name, &f);
+        count += 2;
     }
     pixel_seeds(&pix_dir);
     let mut policies = vec![dicom_deid::Policy::default().to_json(), "{}".to_string()];
