@@ -180,7 +180,7 @@ mod eval {
                     for (p, _) in in_key.iter().enumerate().take(w * h).filter(|(_, k)| !**k) {
                         {
                             outside_total += 1;
-                            if fa.data[p * s..p * s + s] != fb.data[p * s..p * s + s] {
+                            if !fa.data.same(&fb.data, p * s, p * s + s) {
                                 outside_changed += 1;
                             }
                         }

@@ -162,21 +162,22 @@ fn walk(
 /// The bytes before Pixel Data (the data set inflated if deflated): preamble, meta group
 /// and every header value, where a leak would be visible to a byte search.
 fn header_bytes(bytes: &[u8], ts: &str) -> Result<Vec<u8>> {
-    let mut data = bytes.to_vec();
+    let before_pixels = |data: &[u8]| {
+        let le = [0xE0, 0x7F, 0x10, 0x00];
+        let be = [0x7F, 0xE0, 0x00, 0x10];
+        data.windows(4).position(|w| w == le || w == be).unwrap_or(data.len())
+    };
     if ts == DEFLATED {
         let start = meta_end(bytes).ok_or_else(|| Error::verification("cannot find the end of the meta group"))?;
-        let mut inflated = Vec::new();
+        let mut data = bytes[..start].to_vec();
         flate2::read::DeflateDecoder::new(&bytes[start..])
-            .read_to_end(&mut inflated)
+            .read_to_end(&mut data)
             .map_err(|e| Error::verification(format!("the deflated output does not inflate: {e}")))?;
-        data.truncate(start);
-        data.extend(inflated);
+        data.truncate(before_pixels(&data));
+        return Ok(data);
     }
-    let le = [0xE0, 0x7F, 0x10, 0x00];
-    let be = [0x7F, 0xE0, 0x00, 0x10];
-    let cut = data.windows(4).position(|w| w == le || w == be).unwrap_or(data.len());
-    data.truncate(cut);
-    Ok(data)
+    // Only the part before Pixel Data is copied (the output may be a 1 GB clip).
+    Ok(bytes[..before_pixels(bytes)].to_vec())
 }
 
 /// Offset just past the file meta group (explicit VR little endian, after preamble + DICM).

@@ -132,9 +132,11 @@ impl Deidentifier {
 
     /// De-identify one DICOM file: `{ bytes: Uint8Array, report: FileReport }`.
     /// Throws when the file cannot be read, written or verified (nothing is returned).
+    /// The bytes are copied into the module and dropped once parsed (a large file is not
+    /// held twice).
     #[wasm_bindgen(unchecked_return_type = "DeidentifyResult")]
-    pub fn deidentify(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
-        let out = self.inner.deidentify(bytes).map_err(js_error)?;
+    pub fn deidentify(&self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+        let out = self.inner.deidentify_owned(bytes).map_err(js_error)?;
         let report = to_js(&out.report)?;
         let result = js_sys::Object::new();
         let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&result, &JsValue::from_str(k), v).map(|_| ());
@@ -244,9 +246,9 @@ mod tests {
         assert!(message(bad).starts_with("policy: "));
         let d = Deidentifier::new(None, Some("s".into()), None, None).unwrap();
         assert!(!d.has_model());
-        let e = d.deidentify(&sample()).err().unwrap();
+        let e = d.deidentify(sample()).err().unwrap();
         assert!(message(e).starts_with("pixels: "), "detect mode without a model withholds images");
-        let e = d.deidentify(b"not a dicom file at all").err().unwrap();
+        let e = d.deidentify(b"not a dicom file at all".to_vec()).err().unwrap();
         assert!(message(e).starts_with("not_dicom: "));
         let e = d.harvest(b"nope").err().unwrap();
         assert!(message(e).starts_with("not_dicom: "));
@@ -257,7 +259,7 @@ mod tests {
         let d = Deidentifier::new(rules(), Some("secret".into()), None, None).unwrap();
         let input = sample();
         d.harvest(&input).unwrap();
-        let out = d.deidentify(&input).unwrap();
+        let out = d.deidentify(input).unwrap();
         let bytes = js_sys::Uint8Array::new(&get(&out, "bytes")).to_vec();
         assert_eq!(&bytes[128..132], b"DICM");
         for phi in ["Testperson", "Quentin", "555-0142", "19700101", STUDY] {
@@ -279,7 +281,7 @@ mod tests {
     fn same_secret_same_uids_and_mappings_on_request() {
         let run = |secret: &str| {
             let d = Deidentifier::new(rules(), Some(secret.into()), Some(true), None).unwrap();
-            let out = d.deidentify(&sample()).unwrap();
+            let out = d.deidentify(sample()).unwrap();
             (get(&get(&out, "report"), "study_instance_uid").as_string().unwrap(), d.mappings().unwrap())
         };
         let (a, m) = run("one");

@@ -113,13 +113,14 @@ fn check_mask_roundtrip(s: &Spec, words: &[u16], boxes: &[PixelBox], expect_fill
     assert_eq!(after.frames.len(), before.frames.len());
     for (fa, fb) in before.frames.iter().zip(&after.frames) {
         let sp = fa.samples as usize;
+        let (wa, wb) = (fa.data.to_words(), fb.data.to_words());
         for y in 0..fa.height {
             for x in 0..fa.width {
                 let i = (y * fa.width + x) as usize * sp;
                 if boxes.iter().any(|b| in_box(x, y, b)) {
-                    assert_eq!(&fb.data[i..i + sp], expect_fill, "inside at {x},{y}");
+                    assert_eq!(&wb[i..i + sp], expect_fill, "inside at {x},{y}");
                 } else {
-                    assert_eq!(&fb.data[i..i + sp], &fa.data[i..i + sp], "outside at {x},{y}");
+                    assert_eq!(&wb[i..i + sp], &wa[i..i + sp], "outside at {x},{y}");
                 }
             }
         }
@@ -194,7 +195,7 @@ fn mask_rgb_planar_1_is_written_planar_0() {
     let mut obj = native(&s, &words);
     let img = decode(&obj, EVLE).unwrap();
     // interleaved in the frame: pixel 5 = (R plane[5], G plane[5], B plane[5])
-    assert_eq!(&img.frames[0].data[15..18], &[words[5], words[192 + 5], words[384 + 5]]);
+    assert_eq!(&img.frames[0].data.to_words()[15..18], &[words[5], words[192 + 5], words[384 + 5]]);
     check_mask_roundtrip(&s, &words, &[B1], &[0, 0, 0]);
     clean(&mut obj, EVLE, None, &CleanOptions { detect: false, ..Default::default() }).unwrap();
     assert_eq!(obj.get(Tag(0x0028, 0x0006)).unwrap().to_int::<u16>().unwrap(), 0);
@@ -246,12 +247,12 @@ fn ybr_full_422_native_is_expanded_and_masked_black() {
     o.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, PrimitiveValue::U8(raw.into())));
     let img = decode(&o, EVLE).unwrap();
     assert_eq!(img.info.photometric, Photometric::YbrFull);
-    assert_eq!(&img.frames[0].data[..12], &[10, 100, 150, 20, 100, 150, 30, 110, 160, 40, 110, 160]);
+    assert_eq!(&img.frames[0].data.to_words()[..12], &[10, 100, 150, 20, 100, 150, 30, 110, 160, 40, 110, 160]);
     let mut o2 = o.clone();
     clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 1, 1)], frames: FrameStrategy::Every }).unwrap();
     assert_eq!(o2.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim(), "YBR_FULL");
     let after = decode(&o2, EVLE).unwrap();
-    assert_eq!(&after.frames[0].data[..6], &[0, 128, 128, 20, 100, 150]);
+    assert_eq!(&after.frames[0].data.to_words()[..6], &[0, 128, 128, 20, 100, 150]);
     // displayed as RGB: Y=0, Cb=Cr=128 is black
     let d = to_display_u8(&after.frames[0], &after.info, None);
     assert_eq!((d.channels, &d.data[..3]), (3, &[0u8, 0, 0][..]));
@@ -274,7 +275,7 @@ fn palette_colour_fills_the_darkest_entry_and_displays_rgb() {
     let mut o2 = o.clone();
     clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 2, 1)], frames: FrameStrategy::Every }).unwrap();
     let after = decode(&o2, EVLE).unwrap();
-    assert_eq!(&after.frames[0].data[..3], &[2, 2, 2]);
+    assert_eq!(&after.frames[0].data.to_words()[..3], &[2, 2, 2]);
 }
 
 #[test]
@@ -347,20 +348,20 @@ fn rle_decodes_rgb_8_and_mono_16_multi_frame() {
     let o = encapsulated(&s, words.chunks(420).map(|f| rle_frame(f, 3, 1)).collect());
     let img = decode(&o, RLE).unwrap();
     assert!(img.info.was_encapsulated);
-    assert_eq!(img.frames.iter().flat_map(|f| f.data.clone()).collect::<Vec<_>>(), words);
+    assert_eq!(img.frames.iter().flat_map(|f| f.data.to_words()).collect::<Vec<_>>(), words);
     let mut s = spec(300, 3, 1, 16, 12, true, "MONOCHROME2");
     s.frames = 3;
     let words = noise(900 * 3, 0x0FFF, 21);
     let mut o = encapsulated(&s, words.chunks(900).map(|f| rle_frame(f, 1, 2)).collect());
     let img = decode(&o, RLE).unwrap();
-    assert_eq!(img.frames.iter().flat_map(|f| f.data.clone()).collect::<Vec<_>>(), words);
+    assert_eq!(img.frames.iter().flat_map(|f| f.data.to_words()).collect::<Vec<_>>(), words);
     // cleaned: written native, frames kept, boxes masked
     let r = clean(&mut o, RLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 10, 1)], frames: FrameStrategy::Every }).unwrap();
     assert!(r.was_encapsulated);
     let after = decode(&reencode(o), EVLE).unwrap();
     assert_eq!(after.frames.len(), 3);
-    assert_eq!(after.frames[2].data[0], 0x800);
-    assert_eq!(after.frames[2].data[10..], img.frames[2].data[10..]);
+    assert_eq!(after.frames[2].data.to_words()[0], 0x800);
+    assert_eq!(after.frames[2].data.to_words()[10..], img.frames[2].data.to_words()[10..]);
 }
 
 #[test]
@@ -384,7 +385,7 @@ fn jpeg_baseline_decodes_to_rgb() {
     let pi = file.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim().to_string();
     let img = decode(&file, &ts).unwrap();
     assert_eq!(img.info.photometric, Photometric::Rgb, "from {pi}");
-    let maxdiff = img.frames[0].data.iter().zip(&words).map(|(a, b)| (*a as i32 - *b as i32).abs()).max().unwrap();
+    let maxdiff = img.frames[0].data.to_words().iter().zip(&words).map(|(a, b)| (*a as i32 - *b as i32).abs()).max().unwrap();
     assert!(maxdiff < 24, "JPEG round trip differs by {maxdiff}");
     let mut obj = file.into_inner();
     clean(&mut obj, &ts, None, &CleanOptions { detect: false, ..Default::default() }).unwrap();
@@ -536,7 +537,7 @@ fn detector_masks_rendered_text_single_frame() {
     let mut obj = native(&s, &f);
     let r = clean(&mut obj, EVLE, Some(det), &CleanOptions::default()).unwrap();
     let after = decode(&obj, EVLE).unwrap();
-    let (total, left) = all_ink_masked(&f, &after.frames[0].data, 4000);
+    let (total, left) = all_ink_masked(&f, &after.frames[0].data.to_words(), 4000);
     assert!(total > 500);
     assert_eq!(left, 0, "text pixels left unmasked; boxes {:?}", r.boxes);
     for t in [t1, t2, t3] {
@@ -544,7 +545,7 @@ fn detector_masks_rendered_text_single_frame() {
     }
     // the centre of the image is not masked
     let c = (h / 2) * w + w / 2;
-    assert_eq!(after.frames[0].data[c], f[c]);
+    assert_eq!(after.frames[0].data.to_words()[c], f[c]);
     assert!(r.boxes.iter().all(|b| b.source == BoxSource::Detector && b.score >= 0.6));
 }
 
@@ -579,7 +580,7 @@ fn detector_masks_changing_text_on_every_frame() {
         let r = clean(&mut obj, EVLE, Some(det), &opts).unwrap();
         let after = decode(&obj, EVLE).unwrap();
         for (i, f) in inks.iter().enumerate() {
-            let (total, left) = all_ink_masked(f, &after.frames[i].data, 4000);
+            let (total, left) = all_ink_masked(f, &after.frames[i].data.to_words(), 4000);
             assert!(total > 100);
             assert_eq!(left, 0, "{strategy:?}: frame {i}: {left} text pixels left");
         }
@@ -677,10 +678,10 @@ fn engine_masks_burned_in_text_and_says_so() {
     assert_eq!(common::text(&file, 0x0028, 0x0301).as_deref(), Some("NO"));
     assert!(code_values(&file).contains(&"113101".to_string()), "Clean Pixel Data code");
     let after = decode(&file, EVLE).unwrap();
-    let (total, left) = all_ink_masked(&ink, &after.frames[0].data, 4000);
+    let (total, left) = all_ink_masked(&ink, &after.frames[0].data.to_words(), 4000);
     assert!(total > 300 && left == 0, "{left} of {total} text pixels left");
     // Outside the reported boxes every pixel is as it was.
-    for (i, (a, b)) in ink.iter().zip(&after.frames[0].data).enumerate() {
+    for (i, (a, b)) in ink.iter().zip(&after.frames[0].data.to_words()).enumerate() {
         let (x, y) = ((i % 320) as u32, (i / 320) as u32);
         if !px.boxes.iter().any(|bx| bx.x0 <= x && x < bx.x1 && bx.y0 <= y && y < bx.y1) {
             assert_eq!(a, b, "pixel {x},{y} changed outside the boxes");
@@ -710,7 +711,7 @@ fn engine_rules_mode_masks_matching_regions_only() {
     assert_eq!(boxes, vec![(0, 10, 20, 30, 25), (1, 10, 20, 30, 25)]);
     let after = decode(&common::parse(&out.bytes), EVLE).unwrap();
     for f in &after.frames {
-        for (i, (a, b)) in ink.iter().zip(&f.data).enumerate() {
+        for (i, (a, b)) in ink.iter().zip(&f.data.to_words()).enumerate() {
             let (x, y) = (i % 320, i / 320);
             let inside = (10..30).contains(&x) && (20..25).contains(&y);
             assert_eq!(*b, if inside { 0 } else { *a }, "pixel {x},{y}");
@@ -776,4 +777,28 @@ fn pixel_policy_is_validated() {
     }
     let p = Policy::from_json(r#"{"pixels": {"mode": "rules", "regions": [{"manufacturer": "X", "boxes": [[0, 0, 8, 8]]}]}}"#).unwrap();
     assert_eq!(p.pixels.mode, PixelMode::Rules);
+}
+
+/// 8-bit samples held as OW words (as the parser gives an 8-bit image whose Pixel Data is
+/// OW, common for palette ultrasound): their little-endian bytes are the samples; 16-bit
+/// samples held as bytes are read as little-endian words. Multi-frame, both ways.
+#[test]
+fn native_samples_in_either_storage_decode_the_same() {
+    let s8 = Spec { frames: 2, ..spec(4, 2, 1, 8, 8, false, "MONOCHROME2") };
+    let samples: Vec<u8> = (1..=16).collect();
+    let mut o = header(&s8);
+    let words: Vec<u16> = samples.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    o.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OW, PrimitiveValue::U16(words.into())));
+    let img = decode(&o, EVLE).expect("8-bit in OW");
+    assert_eq!(img.frames[0].data.to_words(), (1..=8).collect::<Vec<u16>>());
+    assert_eq!(img.frames[1].data.to_words(), (9..=16).collect::<Vec<u16>>());
+
+    let s16 = Spec { frames: 2, ..spec(2, 2, 1, 16, 12, false, "MONOCHROME2") };
+    let values: Vec<u16> = (0..8).map(|v| v * 300 + 7).collect();
+    let mut o = header(&s16);
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    o.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OW, PrimitiveValue::U8(bytes.into())));
+    let img = decode(&o, EVLE).expect("16-bit as bytes");
+    assert_eq!(img.frames[0].data.to_words(), values[..4]);
+    assert_eq!(img.frames[1].data.to_words(), values[4..]);
 }

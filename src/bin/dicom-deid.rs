@@ -398,7 +398,7 @@ fn process_one(deid: &Deidentifier, path: &Path, rel: &Path, out_dir: &Path, lay
         Ok(b) => b,
         Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
     };
-    let output = match deid.deidentify(&input) {
+    let output = match deid.deidentify_owned(input) {
         Ok(o) => o,
         Err(e) if e.kind == ErrorKind::NotDicom => return Outcome::Skipped(e.message),
         Err(e) => return Outcome::Failed(e.message),

@@ -4,7 +4,8 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::Limits;
 use dicom_core::value::PrimitiveValue;
-use dicom_core::{DataElement, Tag};
+use dicom_core::header::Header;
+use dicom_core::Tag;
 use dicom_core::dictionary::UidDictionary;
 use dicom_dictionary_std::StandardSopClassDictionary;
 use dicom_encoding::TransferSyntaxIndex;
@@ -121,22 +122,51 @@ pub fn transfer_syntax(meta: &FileMetaTable) -> String {
     meta.transfer_syntax().trim_end_matches('\0').to_string()
 }
 
-/// Native OW pixel data is held as 16-bit values, which the encoder writes one by one;
-/// for a little-endian syntax its little-endian bytes are the same encoding, written at once.
-fn native_pixels_as_bytes(obj: &mut InMemDicomObject, ts: &str) {
-    const BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
-    if ts == BIG_ENDIAN {
-        return;
+const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
+const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+/// Spare capacity worth leaving in a Pixel Data buffer, so that the data set's header can be
+/// put in front of it in place.
+pub(crate) const HEADER_ROOM: usize = 256 << 10;
+
+/// Native Pixel Data in a little-endian syntax, taken out of the data set to be written by
+/// hand: the encoder would copy the whole value (and write 16-bit values one by one), which
+/// for a 1 GB clip means another gigabyte. `(vr, little-endian bytes)`.
+fn take_native_pixels(obj: &mut InMemDicomObject, ts: &str) -> Option<(dicom_core::VR, Vec<u8>)> {
+    if ts != EXPLICIT_LE && ts != IMPLICIT_LE {
+        return None;
     }
-    let tag = Tag(0x7FE0, 0x0010);
-    let Some(elem) = obj.get(tag) else { return };
-    let Some(PrimitiveValue::U16(values)) = elem.value().primitive() else { return };
-    let mut bytes = Vec::with_capacity(values.len() * 2);
-    for v in values.iter() {
-        bytes.extend_from_slice(&v.to_le_bytes());
+    if !matches!(obj.get(PIXEL_DATA)?.value().primitive()?, PrimitiveValue::U8(_) | PrimitiveValue::U16(_)) {
+        return None;
     }
+    let elem = obj.take_element(PIXEL_DATA).ok()?;
     let vr = elem.vr();
-    obj.put(DataElement::new(tag, vr, PrimitiveValue::U8(bytes.into())));
+    let mut bytes = match elem.into_value() {
+        dicom_core::value::Value::Primitive(PrimitiveValue::U8(v)) => v.into_vec(),
+        dicom_core::value::Value::Primitive(PrimitiveValue::U16(v)) => {
+            let mut b = Vec::with_capacity(v.len() * 2 + HEADER_ROOM);
+            v.iter().for_each(|w| b.extend_from_slice(&w.to_le_bytes()));
+            b
+        }
+        _ => unreachable!("checked above"),
+    };
+    if bytes.len() % 2 == 1 {
+        bytes.push(0);
+    }
+    Some((vr, bytes))
+}
+
+/// The header of an element with a 4-byte length, as `ts` (little endian) encodes it.
+fn long_element_header(tag: Tag, vr: dicom_core::VR, len: u32, ts: &str) -> Vec<u8> {
+    let mut h = Vec::with_capacity(12);
+    h.extend_from_slice(&tag.group().to_le_bytes());
+    h.extend_from_slice(&tag.element().to_le_bytes());
+    if ts == EXPLICIT_LE {
+        h.extend_from_slice(vr.to_string().as_bytes());
+        h.extend_from_slice(&[0, 0]);
+    }
+    h.extend_from_slice(&len.to_le_bytes());
+    h
 }
 
 /// Encode the de-identified data set with a fresh meta group in transfer syntax `ts`.
@@ -152,10 +182,83 @@ pub fn write(obj: InMemDicomObject, old_meta: &FileMetaTable, ts: &str, map_uid:
         .implementation_version_name(IMPLEMENTATION_VERSION_NAME)
         .build()
         .map_err(|e| Error::write(format!("cannot build the file meta group: {}", error_chain(&e))))?;
+    let encode_error = |e: &dyn std::error::Error| Error::write(format!("cannot encode the output: {}", error_chain(e)));
     let mut obj = obj;
-    native_pixels_as_bytes(&mut obj, ts);
+    let pixels = take_native_pixels(&mut obj, ts);
+    // Elements after Pixel Data (padding, signatures, private groups) follow it by hand too.
+    let mut trailing = InMemDicomObject::new_empty();
+    if pixels.is_some() {
+        let after: Vec<Tag> = obj.iter().map(|e| e.tag()).filter(|t| *t > PIXEL_DATA).collect();
+        for t in after {
+            if let Ok(e) = obj.take_element(t) {
+                trailing.put(e);
+            }
+        }
+    }
     let file = obj.with_exact_meta(meta);
     let mut out = Vec::new();
-    file.write_all(&mut out).map_err(|e| Error::write(format!("cannot encode the output: {}", error_chain(&e))))?;
+    file.write_all(&mut out).map_err(|e| encode_error(&e))?;
+    if let Some((vr, bytes)) = pixels {
+        let len = u32::try_from(bytes.len()).map_err(|_| Error::write("Pixel Data is longer than 4 GiB"))?;
+        out.extend_from_slice(&long_element_header(PIXEL_DATA, vr, len, ts));
+        // The header goes in front of the pixel bytes, moved within their own allocation
+        // when it has room (see `write::native_bytes`): no second copy of the pixels.
+        let head = out;
+        out = bytes;
+        out.splice(0..0, head);
+        if trailing.iter().next().is_some() {
+            let syntax = TransferSyntaxRegistry.get(ts).expect("a little-endian syntax");
+            trailing.write_dataset_with_ts(&mut out, syntax).map_err(|e| encode_error(&e))?;
+        }
+    }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_core::{DataElement, VR};
+
+    fn meta() -> FileMetaTable {
+        FileMetaTableBuilder::new()
+            .transfer_syntax(EXPLICIT_LE)
+            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+            .media_storage_sop_instance_uid("2.25.1")
+            .build()
+            .unwrap()
+    }
+
+    /// Pixel Data written by hand (with the elements after it) reads back as the encoder
+    /// would have written it, in both little-endian syntaxes, for 8- and 16-bit values.
+    #[test]
+    fn native_pixels_written_by_hand_read_back_identical() {
+        for ts in [EXPLICIT_LE, IMPLICIT_LE] {
+            for (vr, value) in [
+                (VR::OB, PrimitiveValue::U8((0..=255u8).cycle().take(1001).collect::<Vec<_>>().into())),
+                (VR::OW, PrimitiveValue::U16((0..500u16).map(|v| v * 131).collect::<Vec<_>>().into())),
+            ] {
+                let mut obj = InMemDicomObject::new_empty();
+                obj.put(DataElement::new(Tag(0x0008, 0x0016), VR::UI, PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.7")));
+                obj.put(DataElement::new(Tag(0x0008, 0x0018), VR::UI, PrimitiveValue::from("2.25.1")));
+                obj.put(DataElement::new(Tag(0x0028, 0x0010), VR::US, PrimitiveValue::from(10u16)));
+                obj.put(DataElement::new(PIXEL_DATA, vr, value.clone()));
+                obj.put(DataElement::new(Tag(0x7FE1, 0x0010), VR::LO, PrimitiveValue::from("ACME")));
+                obj.put(DataElement::new(Tag(0xFFFC, 0xFFFC), VR::OB, PrimitiveValue::U8(vec![0u8; 6].into())));
+                let bytes = write(obj, &meta(), ts, |u| u.to_string()).unwrap();
+                let back = parse(&bytes, false, &Limits::default()).unwrap();
+                assert_eq!(transfer_syntax(back.meta()), ts);
+                let px = back.get(PIXEL_DATA).expect("pixel data");
+                let mut want = value.to_bytes().to_vec();
+                if want.len() % 2 == 1 {
+                    want.push(0);
+                }
+                assert_eq!(&px.value().to_bytes().unwrap()[..], &want[..], "{ts} {vr}");
+                // (As bytes: implicit VR reads a private creator back with a guessed VR.)
+                let creator = back.get(Tag(0x7FE1, 0x0010)).expect("the element after Pixel Data");
+                assert_eq!(&creator.value().to_bytes().unwrap()[..], b"ACME", "{ts}");
+                assert!(back.get(Tag(0xFFFC, 0xFFFC)).is_some(), "{ts}");
+                assert_eq!(back.get(Tag(0x0028, 0x0010)).unwrap().to_int::<u16>().unwrap(), 10);
+            }
+        }
+    }
 }

@@ -262,7 +262,20 @@ impl Deidentifier {
     /// De-identify one DICOM file. On success the output has passed the independent
     /// verification; on any failure nothing is returned but the reason.
     pub fn deidentify(&self, input: &[u8]) -> Result<Output> {
-        let (bytes, mut report, patient) = self.transform(input, true)?;
+        let file = io::parse(input, false, &self.policy.limits)?;
+        self.deidentify_parsed(file)
+    }
+
+    /// As `deidentify`, taking the input: it is dropped once parsed, so that a large file
+    /// is not held as bytes and as a data set at once (the CLI and the page use this).
+    pub fn deidentify_owned(&self, input: Vec<u8>) -> Result<Output> {
+        let file = io::parse(&input, false, &self.policy.limits)?;
+        drop(input);
+        self.deidentify_parsed(file)
+    }
+
+    fn deidentify_parsed(&self, file: dicom_object::DefaultDicomObject) -> Result<Output> {
+        let (bytes, mut report, patient) = self.transform(file, true)?;
         report.verification =
             crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
         Ok(Output { bytes, report })
@@ -272,14 +285,14 @@ impl Deidentifier {
     /// original (and its patient's other files seen so far) and the elements the policy
     /// removes. Used by `dicom-deid verify`.
     pub fn verify_pair(&self, original: &[u8], output: &[u8]) -> Result<crate::report::Verification> {
-        let (_, report, patient) = self.transform(original, false)?;
+        let file = io::parse(original, false, &self.policy.limits)?;
+        let (_, report, patient) = self.transform(file, false)?;
         crate::verify::verify_output(output, patient.needles(&self.policy), &report.removed_paths, &self.policy)
     }
 
     /// Everything but the verification: the new bytes, the report and the vocabulary.
     /// `clean_pixels` false skips the pixel step (for `verify_pair`, which needs the header only).
-    fn transform(&self, input: &[u8], clean_pixels: bool) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
-        let file = io::parse(input, false, &self.policy.limits)?;
+    fn transform(&self, file: dicom_object::DefaultDicomObject, clean_pixels: bool) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
         let ts = io::transfer_syntax(file.meta());
         io::check_transfer_syntax(&ts)?;
         io::check_complete(&file)?;

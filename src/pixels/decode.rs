@@ -74,7 +74,7 @@ pub struct Frame {
     pub bits_stored: u16,
     /// Pixel Representation 1 (two's complement in `bits_stored` bits).
     pub signed: bool,
-    pub data: Vec<u16>,
+    pub data: Samples,
 }
 
 impl Frame {
@@ -82,7 +82,79 @@ impl Frame {
     /// (High Bit is taken as Bits Stored - 1).
     #[inline]
     pub fn value(&self, i: usize) -> i32 {
-        word_value(self.data[i], self.bits_stored, self.signed)
+        word_value(self.data.get(i), self.bits_stored, self.signed)
+    }
+}
+
+/// The stored samples of a frame: a byte each when Bits Allocated is 1 or 8, a word each
+/// when 16, so that a decoded 8-bit clip takes no more memory than its Pixel Data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Samples {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
+impl Samples {
+    /// Words narrowed to bytes when `bits_allocated` is 8 or less.
+    pub fn from_words(words: Vec<u16>, bits_allocated: u16) -> Samples {
+        if bits_allocated <= 8 {
+            Samples::U8(words.into_iter().map(|w| w as u8).collect())
+        } else {
+            Samples::U16(words)
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Samples::U8(v) => v.len(),
+            Samples::U16(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> u16 {
+        match self {
+            Samples::U8(v) => v[i] as u16,
+            Samples::U16(v) => v[i],
+        }
+    }
+
+    /// A copy as words.
+    pub fn to_words(&self) -> Vec<u16> {
+        match self {
+            Samples::U8(v) => v.iter().map(|b| *b as u16).collect(),
+            Samples::U16(v) => v.clone(),
+        }
+    }
+
+    /// Set samples `start..end` pixel by pixel to `fill` (one word per sample, repeated).
+    pub fn fill(&mut self, start: usize, end: usize, fill: &[u16], samples: usize) {
+        match self {
+            Samples::U8(v) => {
+                for px in v[start..end].chunks_exact_mut(samples) {
+                    px.iter_mut().zip(fill.iter().cycle()).for_each(|(d, f)| *d = *f as u8);
+                }
+            }
+            Samples::U16(v) => {
+                for px in v[start..end].chunks_exact_mut(samples) {
+                    px.iter_mut().zip(fill.iter().cycle()).for_each(|(d, f)| *d = *f);
+                }
+            }
+        }
+    }
+
+    /// True if samples `start..end` exist in both and are equal.
+    #[inline]
+    pub fn same(&self, other: &Samples, start: usize, end: usize) -> bool {
+        match (self, other) {
+            (Samples::U8(a), Samples::U8(b)) => a.get(start..end).is_some_and(|x| Some(x) == b.get(start..end)),
+            (Samples::U16(a), Samples::U16(b)) => a.get(start..end).is_some_and(|x| Some(x) == b.get(start..end)),
+            _ => false,
+        }
     }
 }
 
@@ -406,36 +478,49 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
                     for y in 0..h as usize {
                         for x in 0..w as usize {
                             let g = &src[(y * (w as usize).div_ceil(2) + x / 2) * 4..][..4];
-                            data.extend([g[x % 2] as u16, g[2] as u16, g[3] as u16]);
+                            data.extend([g[x % 2], g[2], g[3]]);
                         }
                     }
+                    let data = Samples::U8(data);
                     frames.push(Frame { width: w, height: h, samples: 3, bits_allocated, bits_stored, signed, data });
                 }
             } else {
-                let all: Vec<u16> = match bits_allocated {
-                    16 => words(p),
-                    8 => p.to_bytes().iter().map(|b| *b as u16).collect(),
-                    _ => {
-                        let bytes = p.to_bytes();
-                        let need = n * nframes as usize;
-                        (0..need).map(|i| bytes.get(i / 8).map(|b| ((b >> (i % 8)) & 1) as u16).unwrap_or(0)).collect()
-                    }
+                // One frame at a time from the element's own storage: no copy of all frames.
+                let need = n * nframes as usize;
+                let have = match (bits_allocated, p) {
+                    (16, PrimitiveValue::U16(v)) => v.len(),
+                    (16, PrimitiveValue::I16(v)) => v.len(),
+                    (16, other) => other.to_bytes().len() / 2,
+                    (8, other) => other.to_bytes().len(),
+                    (_, other) => other.to_bytes().len() * 8,
                 };
-                if all.len() < n * nframes as usize {
+                if have < need {
                     return Err(malformed(format!(
-                        "Pixel Data holds {} samples, {nframes} frame(s) of {w}x{h}x{spp} need {}",
-                        all.len(),
-                        n * nframes as usize
+                        "Pixel Data holds {have} samples, {nframes} frame(s) of {w}x{h}x{spp} need {need}"
                     )));
                 }
+                // Words are read in place for 16 bits; anything else as bytes (8-bit data
+                // may come as OW words: their little-endian bytes are the samples).
+                let words_in_place = bits_allocated == 16 && matches!(p, PrimitiveValue::U16(_) | PrimitiveValue::I16(_));
+                let bytes = if words_in_place { None } else { Some(p.to_bytes()) };
                 for f in 0..nframes as usize {
-                    let src = &all[f * n..(f + 1) * n];
-                    let data = if spp == 3 && planar == 1 {
-                        let plane = (w * h) as usize;
-                        (0..plane).flat_map(|i| [src[i], src[plane + i], src[2 * plane + i]]).collect()
-                    } else {
-                        src.to_vec()
+                    let range = f * n..(f + 1) * n;
+                    let mut data = match (bits_allocated, p, &bytes) {
+                        (16, PrimitiveValue::U16(v), _) => Samples::U16(v[range].to_vec()),
+                        (16, PrimitiveValue::I16(v), _) => Samples::U16(v[range].iter().map(|x| *x as u16).collect()),
+                        (16, _, Some(b)) => Samples::U16(b[range.start * 2..range.end * 2].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()),
+                        (8, _, Some(b)) => Samples::U8(b[range].to_vec()),
+                        (_, _, Some(b)) => Samples::U8(range.map(|i| (b[i / 8] >> (i % 8)) & 1).collect()),
+                        _ => return Err(malformed("Pixel Data of an unexpected value type")),
                     };
+                    if spp == 3 && planar == 1 {
+                        let plane = (w * h) as usize;
+                        let src = data;
+                        data = match &src {
+                            Samples::U8(v) => Samples::U8((0..plane).flat_map(|i| [v[i], v[plane + i], v[2 * plane + i]]).collect()),
+                            Samples::U16(v) => Samples::U16((0..plane).flat_map(|i| [v[i], v[plane + i], v[2 * plane + i]]).collect()),
+                        };
+                    }
                     frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data });
                 }
             }
@@ -454,7 +539,8 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
                         img.2
                     )));
                 }
-                frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data: img.3 });
+                let data = Samples::from_words(img.3, bits_allocated);
+                frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data });
             }
         }
         Value::PixelSequence(_) => {
@@ -485,10 +571,11 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
                 if dst.len() < bytes_per * n {
                     return Err(PixelError::Decode(format!("frame {}: decoder gave {} bytes for {w}x{h}x{spp}", f + 1, dst.len())));
                 }
-                let data: Vec<u16> = if bytes_per == 2 {
-                    dst.chunks_exact(2).take(n).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+                let data = if bytes_per == 2 {
+                    Samples::U16(dst.chunks_exact(2).take(n).map(|c| u16::from_le_bytes([c[0], c[1]])).collect())
                 } else {
-                    dst[..n].iter().map(|b| *b as u16).collect()
+                    dst.truncate(n);
+                    Samples::U8(dst)
                 };
                 frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data });
             }

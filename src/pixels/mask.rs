@@ -74,11 +74,7 @@ pub fn mask_frame(frame: &mut Frame, boxes: &[PixelBox], fill: &Fill) {
         }
         for y in y0..y1 {
             let row = y as usize * w as usize * s;
-            for px in frame.data[row + x0 * s..row + x1 * s].chunks_exact_mut(s) {
-                for (d, f) in px.iter_mut().zip(fill.iter().cycle()) {
-                    *d = *f;
-                }
-            }
+            frame.data.fill(row + x0 * s, row + x1 * s, &fill, s);
         }
     }
 }

@@ -116,7 +116,8 @@ impl Default for CleanOptions {
 /// little-endian Pixel Data (the caller switches the transfer syntax to Explicit VR Little
 /// Endian), PlanarConfiguration 0 for colour, PhotometricInterpretation RGB for YBR images
 /// a decoder turned into RGB, and BurnedInAnnotation NO. LossyImageCompression and its
-/// ratio/method are kept (they are history). On error the object is unchanged.
+/// ratio/method are kept (they are history). On error the object may have lost its Pixel
+/// Data: it must not be written (the engine withholds the file).
 ///
 /// `detector` may be `None` only when `opts.detect` is false (rules only); asking for
 /// detection without a detector is an error (fail closed).
@@ -125,6 +126,9 @@ pub fn clean(obj: &mut InMemDicomObject, ts: &str, detector: Option<&Detector>, 
         return Err(PixelError::Detector("text detection asked for but no model is loaded".into()));
     }
     let mut image = decode(obj, ts)?;
+    // The stored pixels are no longer needed (the frames hold them): freed now, so that a
+    // large file is not held twice (a 1 GB clip).
+    obj.remove_element(decode::PIXEL_DATA);
     let boxes = find_boxes(&image, detector.filter(|_| opts.detect), opts)?;
     let mut report = PixelReport {
         frames: image.frames.len() as u32,
@@ -137,8 +141,8 @@ pub fn clean(obj: &mut InMemDicomObject, ts: &str, detector: Option<&Detector>, 
         kept_because: None,
     };
     apply_boxes(&mut image, &report.boxes);
-    write::write_pixels(obj, &image)?;
     report.photometric = image.info.photometric.as_str().to_string();
+    write::write_pixels(obj, image)?;
     Ok(report)
 }
 
@@ -265,10 +269,11 @@ pub fn static_image(frames: &[Frame], fill: &Fill) -> Frame {
     let mut still = frames[0].clone();
     let fill = fill.words(still.bits_stored, still.signed);
     let s = still.samples as usize;
-    for (p, px) in still.data.chunks_exact_mut(s).enumerate() {
-        let moves = frames[1..].iter().any(|f| f.data.get(p * s..p * s + s) != Some(&*px));
-        if moves {
-            px.iter_mut().zip(fill.iter().cycle()).for_each(|(d, f)| *d = *f);
+    let first = &frames[0].data;
+    for p in 0..still.data.len() / s {
+        let (a, b) = (p * s, p * s + s);
+        if frames[1..].iter().any(|f| !f.data.same(first, a, b)) {
+            still.data.fill(a, b, &fill, s);
         }
     }
     still
@@ -289,15 +294,14 @@ pub fn equal_outside(a: &Frame, b: &Frame, boxes: &[PixelBox]) -> bool {
             }
         }
         let row = y as usize * w * s;
-        let (ra, rb) = (&a.data[row..row + w * s], &b.data[row..row + w * s]);
         if !inside.iter().any(|v| *v) {
-            if ra != rb {
+            if !a.data.same(&b.data, row, row + w * s) {
                 return false;
             }
             continue;
         }
         for x in 0..w {
-            if !inside[x] && ra[x * s..x * s + s] != rb[x * s..x * s + s] {
+            if !inside[x] && !a.data.same(&b.data, row + x * s, row + x * s + s) {
                 return false;
             }
         }
