@@ -101,14 +101,29 @@ fn pixels_deflated_huge_declared_length() {
     assert_refused_without_huge_allocation("pixels-deflated-huge-declared-length.bin");
 }
 
-/// The `pixels` target's path: parse as src/engine/io.rs `parse` does, then clean with one
-/// rule box and no model.
+/// Found by a 30-minute `deidentify` run on 2026-11-26 (13,797 bytes, not minimised): the
+/// header walk's token reader failed part-way, the walk left the rest to the parser, and the
+/// parser went on to ask for 1.6 GB for one value. A walk error on a whole file now refuses it.
+#[test]
+fn deidentify_walk_error_is_not_left_to_the_parser() {
+    assert_refused_without_huge_allocation("deidentify-oom-after-walk-error.bin");
+}
+
+/// Found by the CI smoke run of `deidentify` on 2026-11-26 (2,834 bytes): a date value with a
+/// multi-byte character where a digit should be made the date parser slice inside the
+/// character and panic. It must end in an error or an output, not a panic.
+#[test]
+fn deidentify_non_ascii_date_does_not_panic() {
+    let input = fixture("deidentify-date-non-ascii.bin");
+    let result = std::panic::catch_unwind(|| deidentify_path(&input));
+    assert!(result.is_ok(), "de-identifying the fixture panicked");
+}
+
+/// The `pixels` target's path: the engine's parse, then clean with one rule box and no model.
 #[cfg(feature = "pixels")]
 fn clean_path(input: &[u8]) -> Result<(), String> {
     use dicom_deid::pixels::{clean, CleanOptions};
-    use dicom_object::file::ReadPreamble;
-    let preamble = if input.len() >= 132 && &input[128..132] == b"DICM" { ReadPreamble::Always } else { ReadPreamble::Never };
-    let mut file = dicom_object::OpenFileOptions::new().read_preamble(preamble).from_reader(input).map_err(|e| e.to_string())?;
+    let mut file = dicom_deid::engine::parse(input, false, &dicom_deid::policy::Limits::default()).map_err(|e| e.to_string())?;
     let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
     let opts = CleanOptions { detect: false, rule_boxes: vec![(0, 0, 10, 10)], ..Default::default() };
     clean(&mut file, &ts, None, &opts).map(|_| ()).map_err(|e| e.to_string())

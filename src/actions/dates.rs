@@ -54,6 +54,9 @@ fn num(s: &str) -> Option<i64> {
 /// "YYYYMMDD" (or the retired "YYYY.MM.DD") as days since the epoch.
 pub fn parse_da(s: &str) -> Option<i64> {
     let s = s.trim();
+    if !s.is_ascii() {
+        return None; // (and the byte slicing below stays on character boundaries)
+    }
     let compact: String = if s.len() == 10 && &s[4..5] == "." && &s[7..8] == "." {
         format!("{}{}{}", &s[..4], &s[5..7], &s[8..])
     } else {
@@ -84,6 +87,9 @@ pub struct Tm {
 
 pub fn parse_tm(s: &str) -> Option<Tm> {
     let s = s.trim();
+    if !s.is_ascii() {
+        return None;
+    }
     let s: String = s.chars().filter(|c| *c != ':').collect(); // retired HH:MM:SS form
     let (main, frac) = match s.split_once('.') {
         Some((a, b)) if !b.is_empty() && b.len() <= 6 && b.bytes().all(|c| c.is_ascii_digit()) => (a.to_string(), b.to_string()),
@@ -149,6 +155,9 @@ pub fn shift_da_with_time(da: &str, tm: &str, off: Offset) -> Result<String, Str
 pub fn shift_dt(s: &str, off: Offset) -> Result<String, String> {
     let s = s.trim();
     let bad = || "not a DICOM date-time (YYYYMMDDHHMMSS.FFFFFF&ZZXX)".to_string();
+    if !s.is_ascii() {
+        return Err(bad());
+    }
     let (body, zone) = match s.find(['+', '-']) {
         Some(i) if i >= 4 => (&s[..i], &s[i..]),
         _ => (s, ""),
@@ -186,6 +195,22 @@ mod tests {
     use super::*;
 
     const OFF: Offset = Offset { days: -400, seconds: 3 * 3600 + 25 };
+
+    /// Found by the `deidentify` fuzz target: a multi-byte character where a date's digits
+    /// should be made the byte slicing panic ("not a char boundary").
+    #[test]
+    fn non_ascii_values_are_not_dates_and_do_not_panic() {
+        for v in ["2024\u{c6}0101", "2024.\u{c6}.011", "\u{c6}\u{c6}\u{c6}\u{c6}", "20\u{c6}40101"] {
+            assert_eq!(parse_da(v), None, "{v}");
+            assert!(shift_da(v, OFF).is_err(), "{v}");
+        }
+        for v in ["1\u{c6}3", "12\u{c6}", "1234\u{c6}", "123456.\u{c6}1"] {
+            assert!(parse_tm(v).is_none(), "{v}");
+        }
+        for v in ["2024\u{c6}0101", "20240101\u{c6}", "2024+\u{c6}\u{c6}"] {
+            assert!(shift_dt(v, OFF).is_err(), "{v}");
+        }
+    }
 
     #[test]
     fn civil_round_trip() {

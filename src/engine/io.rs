@@ -23,8 +23,17 @@ pub const IMPLEMENTATION_VERSION_NAME: &str = "DICOM_DEID_010";
 /// walk of `structure` (declared lengths, element size and nesting limits).
 /// `header_only` stops before Pixel Data.
 pub fn parse(input: &[u8], header_only: bool, limits: &Limits) -> Result<DefaultDicomObject> {
-    super::structure::check(input, limits)?;
-    parse_from(input, header_only)
+    match super::structure::check(input, limits)? {
+        None => parse_from(input, header_only),
+        // Deflated: the data set the walk checked, read as the explicit VR little endian it
+        // is once inflated, under the file's own meta group.
+        Some(inflated) => {
+            let ts = TransferSyntaxRegistry.get(super::structure::EXPLICIT_LE).expect("a built-in syntax");
+            InMemDicomObject::read_dataset_with_ts(inflated.data_set.as_slice(), ts)
+                .map(|obj| obj.with_exact_meta(inflated.meta))
+                .map_err(|e| Error::parse(format!("cannot parse the DICOM data: {}", error_chain(&e))))
+        }
+    }
 }
 
 /// The header of a file read from `reader` (the CLI's harvest pass): read in steps until

@@ -6,7 +6,8 @@ pub(crate) mod classify;
 mod harvest;
 pub(crate) mod io;
 mod structure;
-/// For callers (and fuzz targets) that parse with dicom-object themselves.
+/// The engine's parse (header walk, then dicom-object), for callers and fuzz targets.
+pub use io::parse;
 pub use structure::check as check_structure;
 mod markers;
 mod pixel_step;
