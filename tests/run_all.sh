@@ -29,7 +29,9 @@ $BIN "$WORK/corpus/input" --out "$WORK/out" --quiet --report "$WORK/report.jsonl
 "$VENV/bin/python" tests/e2e/check_corpus.py "$WORK/score.json" "$WORK/out" "$WORK/corpus"
 
 echo "== short fuzz run (the header targets; docs/robustness.md)"
-FUZZ_SECONDS=${FUZZ_SECONDS:-60} CORPUS_DIR="$WORK/corpus/input" bash tools/fuzz-smoke.sh deidentify policy_json
+# A fixed seed and number of runs: the same inputs on every machine (at most 5 min each).
+FUZZ_SECONDS=${FUZZ_SECONDS:-300} FUZZ_RUNS=${FUZZ_RUNS:-20000} CORPUS_DIR="$WORK/corpus/input" \
+  bash tools/fuzz-smoke.sh deidentify policy_json
 
 echo "== browser: wasm build, page build, end to end in headless Chromium"
 bash tools/build-wasm.sh --test   # installs the wasm32 target, wasm-bindgen-cli, chromium if missing

@@ -19,6 +19,11 @@ targets=("$@")
 build_flags=(--codegen-units 16)
 # -malloc_limit_mb: a single allocation over 1 GiB is a finding at once (see docs/robustness.md).
 fuzz_flags=(-max_total_time="$secs" -rss_limit_mb=4096 -malloc_limit_mb=1024 -timeout=20 -print_final_stats=1)
+# FUZZ_RUNS=N with a fixed seed makes the run the same sequence of inputs on every machine
+# (what tests/run_all.sh uses, so that CI is deterministic); longer exploratory runs leave it out.
+if [ -n "${FUZZ_RUNS:-}" ]; then
+    fuzz_flags+=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}")
+fi
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
     echo "fuzz-smoke: installing the nightly toolchain"
