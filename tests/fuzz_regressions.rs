@@ -119,6 +119,16 @@ fn deidentify_non_ascii_date_does_not_panic() {
     assert!(result.is_ok(), "de-identifying the fixture panicked");
 }
 
+/// Found by a 25-minute `deidentify` run on 2026-11-26 (49,795 bytes): an item header where
+/// no sequence is open made dicom-parser's token reader panic inside the header walk. It
+/// must end in an error (or an output), not a panic.
+#[test]
+fn deidentify_item_outside_a_sequence_does_not_panic() {
+    let input = fixture("deidentify-item-outside-sequence.bin");
+    let result = std::panic::catch_unwind(|| deidentify_path(&input));
+    assert!(result.is_ok(), "de-identifying the fixture panicked");
+}
+
 /// The `pixels` target's path: the engine's parse, then clean with one rule box and no model.
 #[cfg(feature = "pixels")]
 fn clean_path(input: &[u8]) -> Result<(), String> {

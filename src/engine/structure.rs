@@ -47,14 +47,24 @@ pub struct Inflated {
 /// Check the headers of a whole file held in memory. A deflated file comes back inflated.
 pub fn check(input: &[u8], limits: &Limits) -> Result<Option<Inflated>> {
     let mut inflated = None;
-    walk_inner(input, true, false, limits, &mut inflated)?;
+    guarded(|| walk_inner(input, true, false, limits, &mut inflated))?;
     Ok(inflated)
+}
+
+/// dicom-parser's token reader panics on some inconsistent structures ("item header should
+/// be read only inside an existing sequence", found by the `deidentify` fuzz target): that
+/// is a file that cannot be read, not a crash. (In wasm, where panics abort, the page
+/// replaces the worker and reports the file failed.)
+fn guarded(walk: impl FnOnce() -> Result<Walk>) -> Result<Walk> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(walk)).unwrap_or_else(|_| {
+        Err(Error::parse("cannot parse the DICOM data: its element structure is inconsistent (the header walk failed)"))
+    })
 }
 
 /// Check the headers of `bytes`, the first bytes of a file, or all of it when `complete`.
 /// With `stop_at_pixel_data`, the walk ends at the top-level Pixel Data element.
 pub(crate) fn walk(bytes: &[u8], complete: bool, stop_at_pixel_data: bool, limits: &Limits) -> Result<Walk> {
-    walk_inner(bytes, complete, stop_at_pixel_data, limits, &mut None)
+    guarded(|| walk_inner(bytes, complete, stop_at_pixel_data, limits, &mut None))
 }
 
 fn walk_inner(bytes: &[u8], complete: bool, stop_at_pixel_data: bool, limits: &Limits, inflated_out: &mut Option<Inflated>) -> Result<Walk> {
@@ -117,6 +127,13 @@ fn walk_inner(bytes: &[u8], complete: bool, stop_at_pixel_data: bool, limits: &L
     walk_data_set(cursor, &ts_uid, max, complete, stop_at_pixel_data, limits)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    Sequence,
+    PixelSequence,
+    Item,
+}
+
 /// The data set part of the walk: every element, sequence and item header, values skipped.
 fn walk_data_set(
     cursor: Cursor<&[u8]>,
@@ -142,8 +159,13 @@ fn walk_data_set(
         Ok(r) => r,
         Err(e) => return unreadable(&e),
     };
-    let mut depth = 0u32;
-    let mut in_pixel_sequence = false;
+    // What is open, innermost last. dicom-parser's token reader panics when a delimiter
+    // closes something that is not open and an item follows ("item header should be read
+    // only inside an existing sequence", a fuzz finding): the walk stops at the first
+    // delimiter that does not match, before the reader goes on.
+    let mut open: Vec<Open> = Vec::new();
+    let depth = |open: &[Open]| open.iter().filter(|o| **o == Open::Sequence).count() as u32;
+    let inconsistent = |what: &str| Err(Error::parse(format!("cannot parse the DICOM data: {what}")));
     loop {
         let token = match reader.advance() {
             // Skipping a value past the end of the bytes is not an error to the token
@@ -161,8 +183,8 @@ fn walk_data_set(
         check_length(declared, max, limits)?;
         match &token {
             LazyDataToken::SequenceStart { .. } => {
-                depth += 1;
-                if depth > limits.max_nesting_depth {
+                open.push(Open::Sequence);
+                if depth(&open) > limits.max_nesting_depth {
                     return Err(Error::new(
                         ErrorKind::Limit,
                         format!(
@@ -172,15 +194,29 @@ fn walk_data_set(
                     ));
                 }
             }
-            LazyDataToken::PixelSequenceStart => in_pixel_sequence = true,
-            LazyDataToken::SequenceEnd if in_pixel_sequence => in_pixel_sequence = false,
-            LazyDataToken::SequenceEnd => depth = depth.saturating_sub(1),
-            LazyDataToken::ElementHeader(h) if depth == 0 && h.tag == PIXEL_DATA && stop_at_pixel_data => {
+            LazyDataToken::PixelSequenceStart => open.push(Open::PixelSequence),
+            LazyDataToken::ItemStart { .. } => match open.last() {
+                Some(Open::Sequence | Open::PixelSequence) => open.push(Open::Item),
+                _ => return inconsistent("an item outside a sequence"),
+            },
+            LazyDataToken::ItemEnd => match open.last() {
+                Some(Open::Item) => {
+                    open.pop();
+                }
+                _ => return inconsistent("an item delimiter outside an item"),
+            },
+            LazyDataToken::SequenceEnd => match open.last() {
+                Some(Open::Sequence | Open::PixelSequence) => {
+                    open.pop();
+                }
+                _ => return inconsistent("a sequence delimiter outside a sequence"),
+            },
+            LazyDataToken::ElementHeader(h) if open.is_empty() && h.tag == PIXEL_DATA && stop_at_pixel_data => {
                 return Ok(Walk::Done)
             }
             _ => {}
         }
-        if matches!(token, LazyDataToken::PixelSequenceStart) && depth == 0 && stop_at_pixel_data {
+        if matches!(token, LazyDataToken::PixelSequenceStart) && open.len() == 1 && stop_at_pixel_data {
             return Ok(Walk::Done);
         }
         if matches!(token, LazyDataToken::LazyValue { .. } | LazyDataToken::LazyItemValue { .. }) && token.skip().is_err() {
