@@ -10,7 +10,10 @@
 //! key box: "covered" (every pixel of the key box inside a masked box, every frame) and
 //! "masked" as score.py counts it (at most 5% of the text pixels keep the burn value).
 //! Options: `--all` cleans every decodable file (not only the keyed ones); `--model PATH`;
-//! environment DET_MIN_SIDE, DET_MAX_SIDE, DET_MAX_UPSCALE override the detector input size limits.
+//! `--dump-boxes` prints frame 0's boxes as `BOX NAME x0 y0 x1 y1 score`; `--plain` draws no
+//! boxes on the before images;
+//! environment DET_MIN_SIDE, DET_MAX_SIDE, DET_MAX_UPSCALE override the detector input size limits,
+//! DET_THRESH and DET_BOX_THRESH its post-processing thresholds.
 //! Without the feature this example only prints how to run it (so default builds pass).
 
 #[cfg(not(feature = "pixels"))]
@@ -56,7 +59,9 @@ mod eval {
     pub fn run() -> Result<(), String> {
         let mut args: Vec<String> = std::env::args().skip(1).collect();
         let all = args.iter().any(|a| a == "--all");
-        args.retain(|a| a != "--all");
+        let dump = args.iter().any(|a| a == "--dump-boxes");
+        let plain = args.iter().any(|a| a == "--plain");
+        args.retain(|a| a != "--all" && a != "--dump-boxes" && a != "--plain");
         let mut model = PathBuf::from("target/model/det.onnx");
         if let Some(i) = args.iter().position(|a| a == "--model") {
             model = PathBuf::from(args.get(i + 1).ok_or("--model PATH")?);
@@ -76,6 +81,13 @@ mod eval {
         }
         if let Some(v) = env_u32("DET_MAX_UPSCALE") {
             dopts.max_upscale = v as f32;
+        }
+        let env_f32 = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f32>().ok());
+        if let Some(v) = env_f32("DET_THRESH") {
+            dopts.post.thresh = v;
+        }
+        if let Some(v) = env_f32("DET_BOX_THRESH") {
+            dopts.post.box_thresh = v;
         }
         let det = Detector::from_file(&model, dopts)?;
         eprintln!("model {} loaded in {:.2}s", model.display(), t.elapsed().as_secs_f64());
@@ -125,9 +137,15 @@ mod eval {
             let reread = dicom_object::open_file(&out_dcm).map_err(|e| format!("{name}: re-read: {e}"))?;
             let after = decode(&reread, "1.2.840.10008.1.2.1").map_err(|e| format!("{name}: re-decode: {e}"))?;
             let nf = before.frames.len();
+            if dump {
+                for b in report.boxes.iter().filter(|b| b.frame == 0) {
+                    println!("BOX {name} {} {} {} {} {:.3}", b.x0, b.y0, b.x1, b.y1, b.score);
+                }
+            }
             for (fi, tag) in [(0usize, "f0"), (nf - 1, "flast")].into_iter().filter(|(fi, tag)| *fi > 0 || *tag == "f0") {
                 let boxes: Vec<&MaskedBox> = report.boxes.iter().filter(|b| b.frame as usize == fi).collect();
-                draw_png(&out.join(format!("{name}_{tag}_before.png")), &to_display_u8(&before.frames[fi], &before.info, None), &boxes)?;
+                let drawn = if plain { &[][..] } else { &boxes[..] };
+                draw_png(&out.join(format!("{name}_{tag}_before.png")), &to_display_u8(&before.frames[fi], &before.info, None), drawn)?;
                 draw_png(&out.join(format!("{name}_{tag}_after.png")), &to_display_u8(&after.frames[fi], &after.info, None), &boxes)?;
             }
             let mut line = format!(

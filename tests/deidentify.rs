@@ -282,3 +282,18 @@ fn bad_input_gets_clear_errors() {
         }
     }
 }
+
+#[test]
+fn patients_named_like_words_of_the_markers_are_not_withheld() {
+    // Real files carry names such as "NAME^PATIENT^NAME" (gdcm-US-ALOKA-16); "Patient",
+    // "Clean" or "Basic" also occur in the CID 7050 code meanings the markers write.
+    for (family, given) in [("NAME", "PATIENT"), ("Clean", "Basic"), ("Device", "Identity")] {
+        let p = Patient { family, given, ..EN_PATIENT };
+        let out = deid().deidentify(&file(&p, &STUDY_A, 1, EXPLICIT_LE)).unwrap_or_else(|e| panic!("{family}^{given}: {e}"));
+        let obj = parse(&out.bytes);
+        assert_ne!(text(&obj, 0x0010, 0x0010).as_deref(), Some(format!("{family}^{given}").as_str()));
+        // The name where the patient's data was: still found and cleaned.
+        let desc = text(&obj, 0x0008, 0x1030).unwrap_or_default().to_lowercase();
+        assert!(!desc.contains(&family.to_lowercase()) && !desc.contains(&given.to_lowercase()), "{desc}");
+    }
+}

@@ -279,6 +279,52 @@ fn palette_colour_fills_the_darkest_entry_and_displays_rgb() {
 }
 
 #[test]
+fn segmented_palette_expands_discrete_linear_and_indirect_segments() {
+    use dicom_deid::pixels::decode::expand_segmented_lut;
+    // discrete [0, 100], linear to 400 over 3 entries, then an indirect copy of the first
+    // two segments (offset 0, low word first).
+    let data = [0, 2, 0, 100, 1, 3, 400, 2, 2, 0, 0];
+    assert_eq!(expand_segmented_lut(&data, 64).unwrap(), vec![0, 100, 200, 300, 400, 0, 100, 200, 300, 400]);
+    // A trailing pad word is allowed.
+    assert_eq!(expand_segmented_lut(&[0, 1, 7, 0], 8).unwrap(), vec![7]);
+    // Malformed tables are refused, never guessed: a linear first segment, an unknown
+    // opcode, a discrete segment running past the data, an offset outside it, too many
+    // entries, indirections that point at themselves.
+    for bad in [&[1u16, 2, 50][..], &[0, 1, 5, 3, 1, 1], &[0, 9, 1, 2], &[0, 1, 5, 2, 1, 99, 0], &[0, 4, 1, 2, 3, 4]] {
+        assert_eq!(expand_segmented_lut(bad, 3), None, "{bad:?}");
+    }
+    assert_eq!(expand_segmented_lut(&[0, 1, 5, 2, 9, 3, 0], 1 << 16), None);
+}
+
+#[test]
+fn segmented_palette_colour_16_bit_decodes_and_masks() {
+    let s = spec(8, 4, 1, 16, 16, false, "PALETTE COLOR");
+    let mut o = native(&s, &(0..32).map(|i| (i % 4) as u16 * 1000).collect::<Vec<_>>());
+    for c in 0..3u16 {
+        o.put(DataElement::new(Tag(0x0028, 0x1101 + c), VR::US, PrimitiveValue::U16(vec![4096, 0, 16].into())));
+        // 0..=3000 black, then a ramp to white at 4095 (each channel).
+        let seg: Vec<u16> = vec![0, 1, 0, 1, 3000, 0, 1, 1095, 0xFFFF];
+        o.put(DataElement::new(Tag(0x0028, 0x1221 + c), VR::OW, PrimitiveValue::U16(seg.into())));
+    }
+    let img = decode(&o, EVLE).unwrap();
+    let pal = img.info.palette.as_ref().unwrap();
+    assert_eq!(pal.rgb.len(), 4096);
+    assert_eq!((pal.lookup(0), pal.lookup(3000), pal.lookup(4095)), ([0, 0, 0], [0, 0, 0], [255, 255, 255]));
+    let mut o2 = o.clone();
+    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 4, 4)], frames: FrameStrategy::Every }).unwrap();
+    let after = decode(&o2, EVLE).unwrap();
+    let (w0, w1) = (img.frames[0].data.to_words(), after.frames[0].data.to_words());
+    for i in 0..32 {
+        let expect = if i % 8 < 4 { 0 } else { w0[i] };
+        assert_eq!(w1[i], expect, "pixel {i}");
+    }
+    // A segmented table that expands to fewer entries than described: withheld.
+    let mut bad = o.clone();
+    bad.put(DataElement::new(Tag(0x0028, 0x1222), VR::OW, PrimitiveValue::U16(vec![0, 2, 0, 0].into())));
+    assert!(matches!(decode(&bad, EVLE), Err(PixelError::Unsupported(_))));
+}
+
+#[test]
 fn display_window_rescale_and_min_max() {
     let s = spec(4, 1, 1, 16, 16, true, "MONOCHROME2");
     let mut o = native(&s, &[(-1000i16) as u16, 0, 40, 3000]);

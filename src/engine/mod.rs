@@ -9,7 +9,7 @@ mod structure;
 /// The engine's parse (header walk, then dicom-object), for callers and fuzz targets.
 pub use io::parse;
 pub use structure::check as check_structure;
-mod markers;
+pub(crate) mod markers;
 mod pixel_step;
 
 use crate::actions::dates::Offset;

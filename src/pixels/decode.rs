@@ -37,6 +37,7 @@ const LUT_DESCRIPTOR: Tag = Tag(0x0028, 0x3002);
 const LUT_DATA: Tag = Tag(0x0028, 0x3006);
 const PALETTE_DESCRIPTORS: [Tag; 3] = [Tag(0x0028, 0x1101), Tag(0x0028, 0x1102), Tag(0x0028, 0x1103)];
 const PALETTE_DATA: [Tag; 3] = [Tag(0x0028, 0x1201), Tag(0x0028, 0x1202), Tag(0x0028, 0x1203)];
+const SEGMENTED_PALETTE_DATA: [Tag; 3] = [Tag(0x0028, 0x1221), Tag(0x0028, 0x1222), Tag(0x0028, 0x1223)];
 
 /// Photometric interpretation of the decoded frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,7 +266,12 @@ fn read_palette(obj: &InMemDicomObject, signed: bool) -> Option<Palette> {
     let mut n = 0;
     for c in 0..3 {
         let (entries, f, bits) = lut_descriptor(obj, PALETTE_DESCRIPTORS[c], signed)?;
-        let data = element_words(obj, PALETTE_DATA[c])?;
+        let data = match element_words(obj, PALETTE_DATA[c]) {
+            Some(d) => d,
+            // A segmented table must expand to exactly the described number of entries;
+            // anything else is unreadable (and the file withheld), never guessed at.
+            None => expand_segmented_lut(&element_words(obj, SEGMENTED_PALETTE_DATA[c])?, entries).filter(|d| d.len() == entries)?,
+        };
         let vals: Vec<u8> = if bits == 8 && data.len() * 2 >= entries && data.len() < entries {
             // 8-bit entries packed two per word.
             data.iter().flat_map(|w| [(*w & 0xff) as u8, (*w >> 8) as u8]).take(entries).collect()
@@ -282,6 +288,56 @@ fn read_palette(obj: &InMemDicomObject, signed: bool) -> Option<Palette> {
         return None;
     }
     Some(Palette { first, rgb: (0..n).map(|i| [chans[0][i], chans[1][i], chans[2][i]]).collect() })
+}
+
+/// Expand Segmented Palette Color Lookup Table Data (PS3.3 C.7.9.2): discrete (opcode 0),
+/// linear (1) and indirect (2) segments of 16-bit words. `None` on anything malformed: a
+/// first segment that is not discrete, an unknown opcode, a segment or offset outside the
+/// data, indirect segments nested too deep, more than `max_entries` values, or more segments
+/// visited than a real table could hold (hostile indirections).
+pub fn expand_segmented_lut(data: &[u16], max_entries: usize) -> Option<Vec<u16>> {
+    let mut lut = Vec::new();
+    let mut budget = 2 * max_entries + data.len() + 16;
+    expand_segments(data, 0, usize::MAX, &mut lut, max_entries, 0, &mut budget)?;
+    Some(lut)
+}
+
+fn expand_segments(data: &[u16], mut at: usize, max_segments: usize, lut: &mut Vec<u16>, max_entries: usize, depth: u32, budget: &mut usize) -> Option<()> {
+    let mut segments = 0;
+    // `at + 1 < len`: a trailing pad word after the last segment is allowed.
+    while at + 1 < data.len() && segments < max_segments {
+        *budget = budget.checked_sub(1)?;
+        let (opcode, length) = (data[at], data[at + 1] as usize);
+        at += 2;
+        match opcode {
+            0 => {
+                lut.extend_from_slice(data.get(at..at + length)?);
+                at += length;
+            }
+            1 => {
+                let (y0, y1) = (*lut.last()? as f64, *data.get(at)? as f64);
+                at += 1;
+                let step = (y1 - y0) / length.max(1) as f64;
+                lut.extend((1..=length).map(|i| (y0 + step * i as f64).round() as u16));
+            }
+            // The offset (two words, low word first) counts words from the start of the data,
+            // as pydicom and GDCM read it.
+            2 if depth < 4 && !lut.is_empty() => {
+                let offset = (*data.get(at + 1)? as usize) << 16 | *data.get(at)? as usize;
+                at += 2;
+                if offset >= data.len() {
+                    return None;
+                }
+                expand_segments(data, offset, length, lut, max_entries, depth + 1, budget)?;
+            }
+            _ => return None,
+        }
+        if lut.len() > max_entries {
+            return None;
+        }
+        segments += 1;
+    }
+    Some(())
 }
 
 fn read_voi_lut(obj: &InMemDicomObject, signed: bool) -> Option<VoiLut> {
@@ -600,7 +656,7 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
     let slope = get_f64s(obj, RESCALE_SLOPE).first().copied().filter(|s| *s != 0.0).unwrap_or(1.0);
     let intercept = get_f64s(obj, RESCALE_INTERCEPT).first().copied().unwrap_or(0.0);
     let palette = if photometric == Photometric::PaletteColor {
-        Some(read_palette(obj, signed).ok_or_else(|| PixelError::Unsupported("PALETTE COLOR without a readable (non-segmented) palette".into()))?)
+        Some(read_palette(obj, signed).ok_or_else(|| PixelError::Unsupported("PALETTE COLOR without a readable palette (missing, inconsistent or malformed segmented lookup tables)".into()))?)
     } else {
         None
     };
