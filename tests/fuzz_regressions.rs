@@ -188,3 +188,24 @@ fn a_small_valid_file_is_not_refused() {
     out.expect("deidentify");
     assert!(largest <= LIMIT);
 }
+
+/// dicom-rs's RLE decoder indexes past a segment that decodes to fewer bytes than the image
+/// has pixels ("index out of bounds: the len is 479987 but the index is 479987"). Natively the
+/// decode step catches the panic, but fuzzing (panic = abort) and wasm (a trap) cannot: RLE is
+/// now decoded by our own decoder (src/pixels/rle.rs), which returns an error. The test
+/// checks that no panic happens at all, caught or not.
+#[cfg(feature = "pixels")]
+#[test]
+fn pixels_rle_short_segment_is_an_error_not_a_panic() {
+    use std::cell::Cell;
+    thread_local!(static PANICKED: Cell<bool> = const { Cell::new(false) });
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICKED.with(|p| p.set(true));
+        previous(info);
+    }));
+    let result = clean_path(&fixture("pixels-rle-short-segment.bin"));
+    assert!(!PANICKED.with(|p| p.get()), "a decoder panicked (caught or not)");
+    let err = result.expect_err("a corrupt RLE frame must not be cleaned");
+    assert!(err.contains("RLE segment"), "{err}");
+}

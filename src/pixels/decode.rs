@@ -3,8 +3,9 @@
 //!
 //! Native data (any byte order the parser already handled, planar 0 or 1, 1 to 16 bits
 //! allocated, YBR_FULL_422 expanded to YBR_FULL) is read directly; encapsulated data goes
-//! through the codecs registered in dicom-transfer-syntax-registry for this build (RLE,
-//! JPEG baseline/extended/lossless, JPEG 2000 through openjp2). Whatever has no decoder
+//! through our own RLE decoder ([`super::rle`]), JPEG-LS and 12-bit JPEG decoders, or the
+//! codecs registered in dicom-transfer-syntax-registry for this build (JPEG
+//! baseline/extended/lossless, JPEG 2000 through openjp2). Whatever has no decoder
 //! fails with [`PixelError::Unsupported`] and a reason naming the encoding.
 
 use super::PixelError;
@@ -420,6 +421,8 @@ type OwnImage = (u32, u32, u16, Vec<u16>);
 
 /// Our own pure-Rust decoders, for encodings the dicom-pixeldata codecs do not decode in
 /// every build (JPEG-LS has only a C library there; jpeg-decoder rejects 12-bit JPEG).
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
 fn own_decoder(ts: &str) -> Option<fn(&[u8]) -> Result<OwnImage, String>> {
     match ts {
         "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Some(|b| {
@@ -579,6 +582,14 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
                     }
                     frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data });
                 }
+            }
+        }
+        Value::PixelSequence(seq) if ts == RLE_LOSSLESS && matches!(bits_allocated, 8 | 16) => {
+            for f in 0..nframes {
+                let stream = frame_stream(seq.fragments(), seq.offset_table(), f, nframes)?;
+                let words = super::rle::decode(&stream, w, h, spp, bits_allocated).map_err(|e| PixelError::Decode(format!("frame {}: {e}", f + 1)))?;
+                let data = Samples::from_words(words, bits_allocated);
+                frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data });
             }
         }
         Value::PixelSequence(seq) if own_decoder(ts).is_some() => {

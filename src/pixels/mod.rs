@@ -24,6 +24,7 @@ pub mod display;
 pub mod jpeg12;
 pub mod jpegls;
 pub mod mask;
+pub mod rle;
 pub mod write;
 
 pub use decode::{decode, DecodedImage, Frame, ImageInfo, Photometric};
