@@ -419,10 +419,10 @@ impl PixelDataObject for Src<'_> {
 /// A decoded codestream: width, height, components, samples interleaved by pixel.
 type OwnImage = (u32, u32, u16, Vec<u16>);
 
-/// Our own pure-Rust decoders, for encodings the dicom-pixeldata codecs do not decode in
-/// every build (JPEG-LS has only a C library there; jpeg-decoder rejects 12-bit JPEG).
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 
+/// Our own pure-Rust decoders, for encodings the dicom-pixeldata codecs do not decode in
+/// every build (JPEG-LS has only a C library there; jpeg-decoder rejects 12-bit JPEG).
 fn own_decoder(ts: &str) -> Option<fn(&[u8]) -> Result<OwnImage, String>> {
     match ts {
         "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Some(|b| {

@@ -19,7 +19,8 @@ pub fn decode(stream: &[u8], width: u32, height: u32, samples: u16, bits_allocat
     let word = |i: usize| u32::from_le_bytes([stream[4 * i], stream[4 * i + 1], stream[4 * i + 2], stream[4 * i + 3]]) as usize;
     let count = word(0);
     let needed = spp * bytes_per_sample;
-    if count != needed {
+    // The header has room for 15 offsets.
+    if count != needed || count > 15 {
         return Err(format!("RLE header lists {count} segments, {needed} expected for {spp} sample(s) of {bits_allocated} bits"));
     }
     let mut out = vec![0u16; pixels * spp];
@@ -124,5 +125,9 @@ mod tests {
         assert!(decode(&header(&[64, 64]), 2, 2, 1, 8).is_err(), "segment count");
         assert!(decode(&header(&[900]), 2, 2, 1, 8).is_err(), "offset outside");
         assert!(decode(&header(&[64]), 2, 2, 1, 32).is_err(), "32 bits");
+        // 16 segments would need a 16th offset past the 64-byte header.
+        let mut many = vec![0u8; 64];
+        many[0] = 16;
+        assert!(decode(&many, 1, 1, 8, 16).is_err(), "more segments than the header holds");
     }
 }
