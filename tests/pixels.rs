@@ -401,6 +401,13 @@ fn rle_decodes_rgb_8_and_mono_16_multi_frame() {
     let mut o = encapsulated(&s, words.chunks(900).map(|f| rle_frame(f, 1, 2)).collect());
     let img = decode(&o, RLE).unwrap();
     assert_eq!(img.frames.iter().flat_map(|f| f.data.to_words()).collect::<Vec<_>>(), words);
+    // One frame alone (the page's preview), encapsulated and native.
+    let one = dicom_deid::pixels::decode_one(&o, RLE, 1).unwrap();
+    assert_eq!((one.frames.len(), &one.frames[0]), (1, &img.frames[1]));
+    assert!(dicom_deid::pixels::decode_one(&o, RLE, 3).is_err(), "no frame 3");
+    let native_o = native(&s, &words);
+    let one = dicom_deid::pixels::decode_one(&native_o, EVLE, 2).unwrap();
+    assert_eq!((one.frames.len(), &one.frames[0]), (1, &img.frames[2]));
     // cleaned: written native, frames kept, boxes masked
     let r = clean(&mut o, RLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 10, 1)], frames: FrameStrategy::Every }).unwrap();
     assert!(r.was_encapsulated);

@@ -486,6 +486,16 @@ pub fn unsupported_reason(ts: &str, bits_allocated: u16, detail: Option<&str>) -
 
 /// Decode every frame of `obj`'s Pixel Data, read with transfer syntax `ts`.
 pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelError> {
+    decode_frames(obj, ts, None)
+}
+
+/// Decode one frame (0-based) only, e.g. for a preview of a long clip: the image's `frames`
+/// then hold that frame alone.
+pub fn decode_one(obj: &InMemDicomObject, ts: &str, frame: u32) -> Result<DecodedImage, PixelError> {
+    decode_frames(obj, ts, Some(frame))
+}
+
+fn decode_frames(obj: &InMemDicomObject, ts: &str, only: Option<u32>) -> Result<DecodedImage, PixelError> {
     let ts = ts.trim_end_matches(['\0', ' ']);
     let rows = get_int(obj, ROWS).ok_or_else(|| malformed("Rows missing"))?;
     let cols = get_int(obj, COLUMNS).ok_or_else(|| malformed("Columns missing"))?;
@@ -503,6 +513,12 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
     let signed = get_int(obj, PIXEL_REPRESENTATION).unwrap_or(0) == 1;
     let planar = get_int(obj, PLANAR).unwrap_or(0);
     let nframes = get_int(obj, NUMBER_OF_FRAMES).unwrap_or(1).max(1) as u32;
+    let wanted = match only {
+        Some(k) if k >= nframes => return Err(malformed(format!("no frame {k} (the image has {nframes})"))),
+        Some(k) => k..k + 1,
+        None => 0..nframes,
+    };
+    let wanted_usize = wanted.start as usize..wanted.end as usize;
     let pi_text = get_str(obj, PHOTOMETRIC).unwrap_or_else(|| if spp == 3 { "RGB".into() } else { "MONOCHROME2".into() });
     if !matches!(bits_allocated, 1 | 8 | 16) {
         return Err(PixelError::Unsupported(format!("{bits_allocated} bits allocated (only 1, 8 and 16 are handled)")));
@@ -523,7 +539,7 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
     }
     let pixel = obj.get(PIXEL_DATA).ok_or_else(|| malformed("no Pixel Data"))?;
     let n = (w * h) as usize * spp as usize;
-    let mut frames = Vec::with_capacity(nframes as usize);
+    let mut frames = Vec::with_capacity(wanted.len());
     let was_encapsulated = matches!(pixel.value(), Value::PixelSequence(_));
     match pixel.value() {
         Value::Primitive(p) => {
@@ -531,7 +547,7 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
                 // Pairs of pixels: Y1 Y2 Cb Cr (PS3.3 C.7.6.3.1.2), 8 bits.
                 let bytes = p.to_bytes();
                 let fsize = (w as usize).div_ceil(2) * 4 * h as usize;
-                for f in 0..nframes as usize {
+                for f in wanted_usize.clone() {
                     let src = bytes.get(f * fsize..(f + 1) * fsize).ok_or_else(|| malformed("Pixel Data shorter than the frames it declares"))?;
                     let mut data = Vec::with_capacity(n);
                     for y in 0..h as usize {
@@ -562,7 +578,7 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
                 // may come as OW words: their little-endian bytes are the samples).
                 let words_in_place = bits_allocated == 16 && matches!(p, PrimitiveValue::U16(_) | PrimitiveValue::I16(_));
                 let bytes = if words_in_place { None } else { Some(p.to_bytes()) };
-                for f in 0..nframes as usize {
+                for f in wanted_usize.clone() {
                     let range = f * n..(f + 1) * n;
                     let mut data = match (bits_allocated, p, &bytes) {
                         (16, PrimitiveValue::U16(v), _) => Samples::U16(v[range].to_vec()),
@@ -585,7 +601,7 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
             }
         }
         Value::PixelSequence(seq) if ts == RLE_LOSSLESS && matches!(bits_allocated, 8 | 16) => {
-            for f in 0..nframes {
+            for f in wanted.clone() {
                 let stream = frame_stream(seq.fragments(), seq.offset_table(), f, nframes)?;
                 let words = super::rle::decode(&stream, w, h, spp, bits_allocated).map_err(|e| PixelError::Decode(format!("frame {}: {e}", f + 1)))?;
                 let data = Samples::from_words(words, bits_allocated);
@@ -594,7 +610,7 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
         }
         Value::PixelSequence(seq) if own_decoder(ts).is_some() => {
             let own = own_decoder(ts).expect("checked");
-            for f in 0..nframes {
+            for f in wanted.clone() {
                 let stream = frame_stream(seq.fragments(), seq.offset_table(), f, nframes)?;
                 let img = own(&stream).map_err(|e| PixelError::Decode(format!("frame {}: {e}", f + 1)))?;
                 if (img.0, img.1, img.2) != (w, h, spp) {
@@ -620,7 +636,7 @@ pub fn decode(obj: &InMemDicomObject, ts: &str) -> Result<DecodedImage, PixelErr
                 return Err(PixelError::Unsupported(unsupported_reason(ts, bits_allocated, Some("bits allocated"))));
             }
             let src = Src { obj, ts };
-            for f in 0..nframes {
+            for f in wanted.clone() {
                 let mut dst = Vec::new();
                 // Some codecs panic on corrupt data (e.g. an RLE header shorter than 64
                 // bytes): that is a decoding failure of this file, not of the process.

@@ -27,7 +27,7 @@ pub mod mask;
 pub mod rle;
 pub mod write;
 
-pub use decode::{decode, DecodedImage, Frame, ImageInfo, Photometric};
+pub use decode::{decode, decode_one, DecodedImage, Frame, ImageInfo, Photometric};
 pub use display::{to_display_u8, DisplayImage, Window};
 pub use mask::{fill_value, mask_frame, Fill, PixelBox};
 
@@ -316,11 +316,9 @@ pub fn preview_rgba(file: &[u8], frame: u32) -> crate::Result<(u32, u32, Vec<u8>
     // The default limits: a preview has no policy of its own.
     let parsed = crate::engine::io::parse(file, false, &crate::policy::Limits::default())?;
     let ts = crate::engine::io::transfer_syntax(parsed.meta());
-    let image = decode(&parsed, &ts).map_err(|e| crate::Error::new(crate::ErrorKind::Pixels, e.to_string()))?;
-    let f = image
-        .frames
-        .get(frame as usize)
-        .ok_or_else(|| crate::Error::new(crate::ErrorKind::Pixels, format!("no frame {frame} (the image has {})", image.frames.len())))?;
+    // Only the frame shown is decoded (a preview of a 1 GB clip must not decode all of it).
+    let image = decode_one(&parsed, &ts, frame).map_err(|e| crate::Error::new(crate::ErrorKind::Pixels, e.to_string()))?;
+    let f = &image.frames[0];
     let disp = to_display_u8(f, &image.info, None);
     let rgba = disp.to_rgb().chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
     Ok((disp.width, disp.height, rgba))
