@@ -91,6 +91,15 @@ fn deidentify_huge_declared_length_in_the_meta_group() {
     assert_refused_without_huge_allocation("deidentify-timeout-huge-alloc.bin");
 }
 
+/// Found by the `pixels` target on 2026-11-26 (315 bytes): a tag of group FF02 inside the
+/// file meta group's declared length. dicom-object's meta reader reads every element the
+/// group length covers, whatever its group, and reached a (0002,xxxx) element declaring
+/// 1.4 GB; the header walk stopped at the first tag outside group 0002 and never saw it.
+#[test]
+fn meta_group_length_covers_a_stray_tag() {
+    assert_refused_without_huge_allocation("pixels-meta-stray-tag-huge-alloc.bin");
+}
+
 /// The same in a deflated data set (found by the `pixels` target as a 20 s timeout on an
 /// 8 kB deflated file asking for 2.76 GB; this 298-byte one is written by hand): the parse
 /// inflates, then trusts the declared length. The allocation happens in the engine's parse,
