@@ -198,6 +198,8 @@ fn run_once(
                 .arg(out)
                 .arg("--jobs")
                 .arg(jobs.to_string())
+                .arg("--config")
+                .arg(header_only_policy(out.parent().unwrap_or(out))?)
                 .arg("--quiet")
                 .stdin(Stdio::null());
             let t0 = Instant::now();
@@ -359,20 +361,68 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// The policy of the dicom-deid rows: the default profile, pixels off (header only: the
+/// default policy also runs the text detector on every image).
+const HEADER_ONLY_POLICY: &str = r#"{"pixels": {"mode": "off"}}"#;
+
+fn header_only_policy(work: &Path) -> Result<PathBuf, String> {
+    let p = work.join("header-only-policy.json");
+    fs::write(&p, HEADER_ONLY_POLICY).map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(p)
+}
+
+/// The files dicom-deid writes under the header-only policy (an untimed run): with pixels
+/// off it withholds files that declare Burned In Annotation YES, so both tools are timed on
+/// the same subset. Returns (hard links to that subset in `work`, the subset, withheld count).
+fn header_only_subset(bin: &Path, input: &Path, files: &[PathBuf], work: &Path) -> Result<(PathBuf, Vec<PathBuf>, usize), String> {
+    let probe = work.join("probe_out");
+    let _ = fs::remove_dir_all(&probe);
+    let _ = Command::new(bin)
+        .arg(input)
+        .args(["--out"])
+        .arg(&probe)
+        .arg("--config")
+        .arg(header_only_policy(work)?)
+        .args(["--jobs", "2", "--quiet"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("spawn failed: {e}"))?;
+    let dir = work.join("header_only_input");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut kept = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let rel = f.strip_prefix(input).unwrap_or(f);
+        if probe.join(rel).is_file() {
+            let dest = dir.join(format!("{i:06}_{}", f.file_name().unwrap().to_string_lossy()));
+            fs::hard_link(f, &dest).or_else(|_| fs::copy(f, &dest).map(|_| ())).map_err(|e| e.to_string())?;
+            kept.push(dest);
+        }
+    }
+    let _ = fs::remove_dir_all(&probe);
+    let withheld = files.len() - kept.len();
+    Ok((dir, kept, withheld))
+}
+
 fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, work: &Path) -> Result<(), String> {
     let input = if corpus.join("input").is_dir() { corpus.join("input") } else { corpus.to_path_buf() };
     let input = fs::canonicalize(&input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let mut files = Vec::new();
-    list_files(&input, &mut files).map_err(|e| format!("{}: {e}", input.display()))?;
-    if files.is_empty() {
+    let mut all_files = Vec::new();
+    list_files(&input, &mut all_files).map_err(|e| format!("{}: {e}", input.display()))?;
+    if all_files.is_empty() {
         return Err(format!("{}: no files", input.display()));
+    }
+    let corpus_work = work.join(format!("corpus{idx}"));
+    fs::create_dir_all(&corpus_work).map_err(|e| e.to_string())?;
+    let shown = input.clone();
+    let (input, files, withheld) = header_only_subset(bin, &input, &all_files, &corpus_work)?;
+    if files.is_empty() {
+        return Err(format!("{}: dicom-deid wrote no file under the header-only policy", shown.display()));
     }
     let n = files.len();
     let bytes: u64 = files.iter().filter_map(|f| fs::metadata(f).ok()).map(|m| m.len()).sum();
     let mb = bytes as f64 / 1e6;
 
-    let corpus_work = work.join(format!("corpus{idx}"));
-    fs::create_dir_all(&corpus_work).map_err(|e| e.to_string())?;
     let have_gdcm = Command::new("gdcmanon")
         .arg("--version")
         .stdout(Stdio::null())
@@ -449,7 +499,11 @@ fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, work: &Path)
     let gd2 = fps(&rows[3]);
 
     println!();
-    println!("### Corpus `{}` ({n} files, {mb:.1} MB)", input.display());
+    println!("### Corpus `{}` ({n} files, {mb:.1} MB)", shown.display());
+    if withheld > 0 {
+        println!();
+        println!("{withheld} of its {} files are left out of both tools' runs: dicom-deid withholds them under the header-only policy (they declare Burned In Annotation YES and pixels are off).", all_files.len());
+    }
     println!();
     println!("| tool | threads | files | MB | median wall s | files/s | MB/s | files/s ratio vs gdcmanon | runs (s) |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -542,7 +596,7 @@ fn main() -> ExitCode {
         fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_else(|_| "unknown".into())
     );
     println!(
-        "- dicom-deid: `{}` ({}, git {git}, built {bin_mtime}); run as `dicom-deid IN --out OUT --jobs N --quiet`",
+        "- dicom-deid: `{}` ({}, git {git}, built {bin_mtime}); run as `dicom-deid IN --out OUT --jobs N --config POLICY --quiet` with POLICY `{HEADER_ONLY_POLICY}`",
         bin.display(),
         first_line(Command::new(&bin).arg("--version"))
     );
