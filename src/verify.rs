@@ -167,7 +167,12 @@ fn walk(
             Value::Primitive(v) => {
                 let vr = e.vr().to_string();
                 if !matches!(vr, "OB" | "OW" | "OF" | "OD" | "OL" | "OV" | "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
-                    let text = blank_marker_texts(v.to_str().to_lowercase(), markers);
+                    let mut text = v.to_str().to_lowercase();
+                    // Only the method and its codes hold the markers' texts (and a search
+                    // for each of them in every value would cost more than the check).
+                    if p.starts_with("DeidentificationMethod") {
+                        text = blank_marker_texts(text, markers);
+                    }
                     stats.values_checked += 1;
                     if let Some(n) = needles.find(&text, true) {
                         problems.push(format!("a harvested {:?} value survives in {p}", n.kind));
