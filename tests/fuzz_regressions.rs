@@ -100,6 +100,15 @@ fn meta_group_length_covers_a_stray_tag() {
     assert_refused_without_huge_allocation("pixels-meta-stray-tag-huge-alloc.bin");
 }
 
+/// Found by an 11-minute `deidentify` run on 2026-11-26 (session 4; 2,094 bytes): Patient's
+/// Sex with VR FD and 2 bytes. The parser read no whole 8-byte value, left the 2 bytes, and
+/// read the next "header" from them: an element declaring 4,294,901,760 bytes, asked for
+/// at once in `harvest`. The header walk skips by declared length and had not noticed.
+#[test]
+fn deidentify_binary_value_of_a_partial_unit() {
+    assert_refused_without_huge_allocation("deidentify-fd-partial-value.bin");
+}
+
 /// The same in a deflated data set (found by the `pixels` target as a 20 s timeout on an
 /// 8 kB deflated file asking for 2.76 GB; this 298-byte one is written by hand): the parse
 /// inflates, then trusts the declared length. The allocation happens in the engine's parse,

@@ -190,6 +190,9 @@ fn walk_data_set(
             _ => Length::UNDEFINED,
         };
         check_length(declared, max, limits)?;
+        if let LazyDataToken::ElementHeader(h) | LazyDataToken::LazyValue { header: h, .. } = &token {
+            check_value_size(h)?;
+        }
         match &token {
             LazyDataToken::SequenceStart { .. } => {
                 open.push(Open::Sequence);
@@ -231,6 +234,29 @@ fn walk_data_set(
         if matches!(token, LazyDataToken::LazyValue { .. } | LazyDataToken::LazyItemValue { .. }) && token.skip().is_err() {
             return Ok(ran_out);
         }
+    }
+}
+
+/// A binary value whose length is not a whole number of its VR's units is refused: the
+/// parser reads the whole units and leaves the rest, so the next header is read from inside
+/// the value (a fuzz finding: PatientSex as FD of 2 bytes, then a "header" from its text
+/// declaring 4 GB).
+fn check_value_size(h: &dicom_core::header::DataElementHeader) -> Result<()> {
+    use dicom_core::VR;
+    let unit = match h.vr {
+        VR::US | VR::SS | VR::OW => 2,
+        VR::UL | VR::SL | VR::FL | VR::AT | VR::OF | VR::OL => 4,
+        VR::FD | VR::OD | VR::OV | VR::SV | VR::UV => 8,
+        _ => return Ok(()),
+    };
+    match h.len.get() {
+        Some(len) if len % unit != 0 => Err(Error::parse(format!(
+            "cannot parse the DICOM data: element ({:04X},{:04X}) {} has {len} bytes, not a whole number of {unit}-byte values",
+            h.tag.group(),
+            h.tag.element(),
+            h.vr
+        ))),
+        _ => Ok(()),
     }
 }
 
