@@ -25,6 +25,11 @@ const MARKERS: &[&str] = &[
     "LongitudinalTemporalInformationModified",
 ];
 
+/// `path` is one of the markers or inside one of them.
+fn is_marker(path: &str) -> bool {
+    MARKERS.iter().any(|m| path.strip_prefix(m).is_some_and(|rest| rest.is_empty() || rest.starts_with('[')))
+}
+
 /// The markers' own texts, lower case, longest first (so that blanking a longer one is not
 /// pre-empted by a shorter one inside it).
 fn marker_texts() -> Vec<String> {
@@ -80,25 +85,49 @@ impl Needles {
         Needles { list, automaton }
     }
 
-    /// The first needle found in `hay` (already lower-case). Numbers must not touch other
-    /// digits (a date is no leak inside a fresh 2.25 UID); with `words`, text needles must
-    /// not touch letters or digits either, otherwise they match anywhere (a byte search) if
-    /// they have at least four characters.
-    fn find(&self, hay: &str, words: bool) -> Option<&Needle> {
+    /// The first needle found in `hay` (already lower-case), by the rules of `scope`. Numbers
+    /// never touch other digits (a date is no leak inside a fresh 2.25 UID).
+    fn find(&self, hay: &str, scope: Scope) -> Option<&Needle> {
         let ac = self.automaton.as_ref()?;
         ac.find_overlapping_iter(hay).find_map(|m| {
             let n = &self.list[m.pattern().as_usize()];
-            if !words && !n.numeric && n.text.chars().count() < 4 {
-                return None; // three letters match by chance somewhere in binary header bytes
+            if scope != Scope::Value && !n.numeric && n.text.chars().count() < 4 {
+                return None; // three letters make a word by chance in binary bytes
             }
             let before = hay[..m.start()].chars().next_back();
             let after = hay[m.end()..].chars().next();
             let touches = |c: Option<char>| {
-                c.is_some_and(|c| if n.numeric { c.is_ascii_digit() } else { words && c.is_alphanumeric() })
+                c.is_some_and(|c| if n.numeric { c.is_ascii_digit() } else { scope != Scope::Binary && c.is_alphanumeric() })
             };
             (!touches(before) && !touches(after)).then_some(n)
         })
     }
+}
+
+/// Where a needle is looked for, which decides what counts as a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// A parsed text value: whole words.
+    Value,
+    /// The raw header bytes: whole words of at least four letters. Not anywhere: "text" is
+    /// inside the SR relationship "HAS OBS CONTEXT" and "long" inside "longitudinal", so a
+    /// person called Text or Long would withhold every such file (pydicom's reportsi.dcm).
+    /// A value whose edge touches header bytes that read as letters is found by the walk,
+    /// which checks it within its own edges.
+    RawHeader,
+    /// The bytes of a binary value (OB, OW, UN...), where words have no edges: anywhere, at
+    /// least four letters.
+    Binary,
+}
+
+/// Binary VRs: no text to parse, but text may hide in their bytes (a PDF, a vendor blob).
+fn is_binary(vr: &str) -> bool {
+    matches!(vr, "OB" | "OW" | "OF" | "OD" | "OL" | "OV" | "UN")
+}
+
+/// Pixel Data, float and double float: image samples, not text, and possibly a gigabyte.
+fn is_pixel_data(tag: u32) -> bool {
+    matches!(tag, 0x7FE0_0010 | 0x7FE0_0008 | 0x7FE0_0009)
 }
 
 pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy: &Policy) -> Result<Verification> {
@@ -122,7 +151,7 @@ pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy
     let raw = header_bytes(bytes, &ts)?;
     stats.raw_bytes_checked = raw.len();
     for enc in [raw_latin1(&raw).to_lowercase(), String::from_utf8_lossy(&raw).to_lowercase()] {
-        if let Some(n) = needles.find(&blank_marker_texts(enc, &markers), false) {
+        if let Some(n) = needles.find(&blank_marker_texts(enc, &markers), Scope::RawHeader) {
             problems.push(format!("a harvested {:?} value is present in the raw bytes", n.kind));
         }
     }
@@ -166,15 +195,23 @@ fn walk(
             }
             Value::Primitive(v) => {
                 let vr = e.vr().to_string();
-                if !matches!(vr, "OB" | "OW" | "OF" | "OD" | "OL" | "OV" | "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
+                if is_binary(vr) && !(path.is_empty() && is_pixel_data(tag)) {
+                    let bytes = v.to_bytes();
+                    stats.values_checked += 1;
+                    for hay in [raw_latin1(&bytes).to_lowercase(), String::from_utf8_lossy(&bytes).to_lowercase()] {
+                        if let Some(n) = needles.find(&hay, Scope::Binary) {
+                            problems.push(format!("a harvested {:?} value is present in the bytes of {p}", n.kind));
+                        }
+                    }
+                } else if !is_binary(vr) && !matches!(vr, "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
                     let mut text = v.to_str().to_lowercase();
-                    // Only the method and its codes hold the markers' texts (and a search
-                    // for each of them in every value would cost more than the check).
-                    if p.starts_with("DeidentificationMethod") {
+                    // Only the markers hold the markers' texts (and a search for each of
+                    // them in every value would cost more than the check).
+                    if is_marker(&p) {
                         text = blank_marker_texts(text, markers);
                     }
                     stats.values_checked += 1;
-                    if let Some(n) = needles.find(&text, true) {
+                    if let Some(n) = needles.find(&text, Scope::Value) {
                         problems.push(format!("a harvested {:?} value survives in {p}", n.kind));
                     }
                 }
@@ -236,12 +273,65 @@ mod tests {
     #[test]
     fn finds_with_boundaries() {
         let n = needles(&[("Pemberton", PhiKind::Other), ("12345678", PhiKind::Id)]);
-        assert!(n.find("patient pemberton seen", true).is_some());
-        assert!(n.find("pembertonshire", true).is_none(), "whole words in parsed values");
-        assert!(n.find("xxpembertonxx", false).is_some(), "anywhere in raw bytes");
-        assert!(n.find("mrn 12345678.", true).is_some());
-        assert!(n.find("2.25.9912345678001", false).is_none(), "numbers never inside other digits");
-        assert!(needles(&[]).find("anything", false).is_none());
+        assert!(n.find("patient pemberton seen", Scope::Value).is_some());
+        assert!(n.find("pembertonshire", Scope::Value).is_none(), "whole words in parsed values");
+        assert!(n.find("\0pemberton\u{10}", Scope::RawHeader).is_some());
+        assert!(n.find("xxpembertonxx", Scope::RawHeader).is_none(), "whole words in raw header bytes");
+        assert!(n.find("xxpembertonxx", Scope::Binary).is_some(), "anywhere in binary values");
+        assert!(n.find("mrn 12345678.", Scope::Value).is_some());
+        for scope in [Scope::Value, Scope::RawHeader, Scope::Binary] {
+            assert!(n.find("2.25.9912345678001", scope).is_none(), "numbers never inside other digits");
+        }
+        assert!(needles(&[]).find("anything", Scope::Binary).is_none());
+    }
+
+    #[test]
+    fn three_letters_only_as_whole_parsed_values() {
+        let n = needles(&[("Lee", PhiKind::Name)]);
+        assert!(n.find("dr lee", Scope::Value).is_some());
+        assert!(n.find("\0lee\0", Scope::RawHeader).is_none());
+        assert!(n.find("\0lee\0", Scope::Binary).is_none());
+    }
+
+    /// A small explicit VR little endian file holding `elements` (and the meta it needs).
+    fn file_with(elements: Vec<dicom_core::DataElement<InMemDicomObject>>) -> Vec<u8> {
+        use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+        let mut all = vec![
+            DataElement::new(Tag(0x0008, 0x0016), VR::UI, PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.7")),
+            DataElement::new(Tag(0x0008, 0x0018), VR::UI, PrimitiveValue::from("2.25.1")),
+        ];
+        all.extend(elements);
+        let obj = InMemDicomObject::from_element_iter(all);
+        let meta = dicom_object::meta::FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1");
+        let mut out = Vec::new();
+        obj.with_meta(meta).unwrap().write_all(&mut out).unwrap();
+        out
+    }
+
+    fn ob(g: u16, e: u16, bytes: &[u8]) -> dicom_core::DataElement<InMemDicomObject> {
+        dicom_core::DataElement::new(dicom_core::Tag(g, e), dicom_core::VR::OB, dicom_core::PrimitiveValue::from(bytes.to_vec()))
+    }
+
+    #[test]
+    fn names_in_binary_values_are_found_anywhere_but_not_in_pixel_data() {
+        let n = needles(&[("Pemberton", PhiKind::Name)]);
+        let check = |bytes: &[u8]| verify_output(bytes, &n, &[], &Policy::default());
+        // An encapsulated document with the name glued between other letters.
+        let doc = check(&file_with(vec![ob(0x0042, 0x0011, b"%PDF-1.4 (xPembertonx) Tj ")]));
+        assert!(doc.unwrap_err().to_string().contains("in the bytes of"), "found inside a binary value");
+        // After Pixel Data, where the raw-header search never looks.
+        let trailing = check(&file_with(vec![ob(0x7FE0, 0x0010, &[0; 16]), ob(0xFFFA, 0xFFFA, b"..PEMBERTON..")]));
+        assert!(trailing.is_err(), "binary values after Pixel Data are checked too");
+        // Pixel samples are not text: they may read as anything.
+        assert!(check(&file_with(vec![ob(0x7FE0, 0x0010, b"apembertonb\0\0\0\0\0")])).is_ok());
+    }
+
+    #[test]
+    fn marker_paths() {
+        assert!(is_marker("DeidentificationMethod"));
+        assert!(is_marker("DeidentificationMethodCodeSequence[1].CodeMeaning"));
+        assert!(!is_marker("DeidentificationMethodX"));
+        assert!(!is_marker("ContentSequence[0].DeidentificationMethod"), "only the top-level markers are ours");
     }
 
     #[test]

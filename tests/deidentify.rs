@@ -297,3 +297,27 @@ fn patients_named_like_words_of_the_markers_are_not_withheld() {
         assert!(!desc.contains(&family.to_lowercase()) && !desc.contains(&given.to_lowercase()), "{desc}");
     }
 }
+
+#[test]
+fn names_inside_longer_words_of_the_header_are_not_withheld() {
+    // The header keeps "CT CHEST W/O CONTRAST"; pydicom's reportsi.dcm has an observer
+    // named "Enter text" and the relationship "HAS OBS CONTEXT". A name inside a longer
+    // word is no leak; the same name standing alone still is (and is cleaned).
+    let p = Patient { family: "Rast", given: "Ches", ..EN_PATIENT };
+    let out = deid().deidentify(&file(&p, &STUDY_A, 1, EXPLICIT_LE)).unwrap_or_else(|e| panic!("{e}"));
+    let obj = parse(&out.bytes);
+    let code = obj.get(Tag(0x0008, 0x1032)).unwrap().items().unwrap()[0].get(Tag(0x0008, 0x0104)).unwrap().to_str().unwrap();
+    assert_eq!(code, "CT CHEST W/O CONTRAST");
+    assert_no_phi_words(&out.bytes, &["rast", "ches"]);
+}
+
+/// No `words` (lower case) in `bytes` as whole words (letters and digits around end them).
+fn assert_no_phi_words(bytes: &[u8], words: &[&str]) {
+    let text: String = bytes.iter().map(|&b| (b as char).to_ascii_lowercase()).collect();
+    for w in words {
+        for (i, _) in text.match_indices(w) {
+            let around = [text[..i].chars().next_back(), text[i + w.len()..].chars().next()];
+            assert!(around.iter().any(|c| c.is_some_and(|c| c.is_ascii_alphanumeric())), "{w:?} stands alone in the output");
+        }
+    }
+}
