@@ -422,14 +422,24 @@ type OwnImage = (u32, u32, u16, Vec<u16>);
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 
 /// Our own pure-Rust decoders, for encodings the dicom-pixeldata codecs do not decode in
-/// every build (JPEG-LS has only a C library there; jpeg-decoder rejects 12-bit JPEG).
-fn own_decoder(ts: &str) -> Option<fn(&[u8]) -> Result<OwnImage, String>> {
+/// every build (JPEG-LS has only a C library there; jpeg-decoder rejects 12-bit JPEG) or
+/// do not decode safely (dicom-rs's RLE panics on a short segment, a trapped worker in
+/// wasm). Each takes the codestream and the header's width, height, samples per pixel and
+/// bits allocated (RLE has no header of its own).
+type OwnDecoder = fn(&[u8], u32, u32, u16, u16) -> Result<OwnImage, String>;
+
+fn own_decoder(ts: &str, bits_allocated: u16) -> Option<OwnDecoder> {
     match ts {
-        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Some(|b| {
+        RLE_LOSSLESS if matches!(bits_allocated, 8 | 16) => {
+            Some(|b, w, h, spp, bits| super::rle::decode(b, w, h, spp, bits).map(|s| (w, h, spp, s)))
+        }
+        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Some(|b, _, _, _, _| {
             super::jpegls::decode(b).map(|i| (i.width, i.height, i.components, i.samples))
         }),
         // JPEG extended (8 or 12 bit); colour comes out as coded (YBR_FULL_422 -> YBR_FULL).
-        "1.2.840.10008.1.2.4.51" => Some(|b| super::jpeg12::decode(b).map(|i| (i.width, i.height, i.components, i.samples))),
+        "1.2.840.10008.1.2.4.51" => {
+            Some(|b, _, _, _, _| super::jpeg12::decode(b).map(|i| (i.width, i.height, i.components, i.samples)))
+        }
         _ => None,
     }
 }
@@ -600,19 +610,11 @@ fn decode_frames(obj: &InMemDicomObject, ts: &str, only: Option<u32>) -> Result<
                 }
             }
         }
-        Value::PixelSequence(seq) if ts == RLE_LOSSLESS && matches!(bits_allocated, 8 | 16) => {
+        Value::PixelSequence(seq) if own_decoder(ts, bits_allocated).is_some() => {
+            let own = own_decoder(ts, bits_allocated).expect("checked");
             for f in wanted.clone() {
                 let stream = frame_stream(seq.fragments(), seq.offset_table(), f, nframes)?;
-                let words = super::rle::decode(&stream, w, h, spp, bits_allocated).map_err(|e| PixelError::Decode(format!("frame {}: {e}", f + 1)))?;
-                let data = Samples::from_words(words, bits_allocated);
-                frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data });
-            }
-        }
-        Value::PixelSequence(seq) if own_decoder(ts).is_some() => {
-            let own = own_decoder(ts).expect("checked");
-            for f in wanted.clone() {
-                let stream = frame_stream(seq.fragments(), seq.offset_table(), f, nframes)?;
-                let img = own(&stream).map_err(|e| PixelError::Decode(format!("frame {}: {e}", f + 1)))?;
+                let img = own(&stream, w, h, spp, bits_allocated).map_err(|e| PixelError::Decode(format!("frame {}: {e}", f + 1)))?;
                 if (img.0, img.1, img.2) != (w, h, spp) {
                     return Err(PixelError::Decode(format!(
                         "frame {}: the codestream holds {}x{}x{}, the header says {w}x{h}x{spp}",
