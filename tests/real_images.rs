@@ -8,7 +8,7 @@
 
 mod common;
 
-use dicom_deid::pixels::{decode, fill_value, mask_frame, to_display_u8, DecodedImage, PixelBox};
+use dicom_deid::pixels::{decode, fill_value, mask_frame, to_display_u8, DecodedImage, DisplayImage, Frame, PixelBox};
 use dicom_deid::{Deidentifier, Policy};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -67,10 +67,10 @@ fn clean(deid: &Deidentifier, name: &str) -> Cleaned {
     Cleaned { before, image, masked_share }
 }
 
-/// The glyph pixels of `line` on a frame: as displayed, at least 48 grey levels away from the
-/// median of the ring of pixels around the line (the background the text is drawn on).
-fn ink(image: &DecodedImage, frame: usize, line: &PixelBox) -> Vec<(usize, usize)> {
-    let d = to_display_u8(&image.frames[frame], &image.info, None);
+/// The glyph pixels of `line` on a frame shown as the detector sees it: at least 48 grey
+/// levels away from the median of the ring of pixels around the line (the background the
+/// text is drawn on).
+fn ink(d: &DisplayImage, line: &PixelBox) -> Vec<(usize, usize)> {
     let (w, h) = (d.width as usize, d.height as usize);
     let lum = |x: usize, y: usize| -> i32 {
         let i = (y * w + x) * d.channels as usize;
@@ -87,19 +87,33 @@ fn ink(image: &DecodedImage, frame: usize, line: &PixelBox) -> Vec<(usize, usize
         .collect()
 }
 
-/// Share of the glyph pixels of `line` (in the input) that do not hold the fill value in the
-/// output (0 = fully masked). `None` if the line shows no glyph on this frame.
-fn unmasked_share(c: &Cleaned, frame: usize, line: &PixelBox) -> Option<f64> {
-    let glyphs = ink(&c.before, frame, line);
-    if glyphs.is_empty() {
-        return None;
+/// One frame of a cleaned file, ready for checking lines: the input frame as shown, the
+/// output frame, and the output frame filled everywhere (the fill value of every pixel).
+struct FrameCheck<'a> {
+    shown: DisplayImage,
+    out: &'a Frame,
+    filled: Frame,
+}
+
+impl<'a> FrameCheck<'a> {
+    fn new(c: &'a Cleaned, frame: usize) -> Self {
+        let out = &c.image.frames[frame];
+        let mut filled = out.clone();
+        mask_frame(&mut filled, &[PixelBox { x0: 0, y0: 0, x1: out.width, y1: out.height }], &fill_value(&c.image.info));
+        FrameCheck { shown: to_display_u8(&c.before.frames[frame], &c.before.info, None), out, filled }
     }
-    let f = &c.image.frames[frame];
-    let mut filled = f.clone();
-    mask_frame(&mut filled, std::slice::from_ref(line), &fill_value(&c.image.info));
-    let (w, s) = (f.width as usize, f.samples as usize);
-    let left = glyphs.iter().filter(|&&(x, y)| !f.data.same(&filled.data, (y * w + x) * s, (y * w + x) * s + s)).count();
-    Some(left as f64 / glyphs.len() as f64)
+
+    /// Share of the glyph pixels of `line` (in the input) that do not hold the fill value
+    /// in the output (0 = fully masked). `None` if the line shows no glyph on this frame.
+    fn unmasked_share(&self, line: &PixelBox) -> Option<f64> {
+        let glyphs = ink(&self.shown, line);
+        if glyphs.is_empty() {
+            return None;
+        }
+        let (w, s) = (self.out.width as usize, self.out.samples as usize);
+        let left = glyphs.iter().filter(|&&(x, y)| !self.out.data.same(&self.filled.data, (y * w + x) * s, (y * w + x) * s + s)).count();
+        Some(left as f64 / glyphs.len() as f64)
+    }
 }
 
 #[test]
@@ -113,8 +127,9 @@ fn every_keyed_text_line_is_masked_on_every_frame() {
         for file in spec["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()) {
             let c = clean(&deid, file);
             for frame in 0..c.image.frames.len() {
+                let check = FrameCheck::new(&c, frame);
                 for (i, line) in lines.iter().enumerate() {
-                    let Some(left) = unmasked_share(&c, frame, line) else { continue };
+                    let Some(left) = check.unmasked_share(line) else { continue };
                     checked += 1;
                     // A glyph pixel or two at a box edge (anti-aliasing); more is a line
                     // left readable.
