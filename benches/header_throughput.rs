@@ -182,6 +182,7 @@ fn tail(bytes: &[u8]) -> String {
 fn run_once(
     tool: Tool,
     bin: &Path,
+    policy: &Path,
     input: &Path,
     halves: Option<&[PathBuf; 2]>,
     out: &Path,
@@ -199,7 +200,7 @@ fn run_once(
                 .arg("--jobs")
                 .arg(jobs.to_string())
                 .arg("--config")
-                .arg(header_only_policy(out.parent().unwrap_or(out))?)
+                .arg(policy)
                 .arg("--quiet")
                 .stdin(Stdio::null());
             let t0 = Instant::now();
@@ -365,6 +366,7 @@ fn shell_quote(s: &str) -> String {
 /// default policy also runs the text detector on every image).
 const HEADER_ONLY_POLICY: &str = r#"{"pixels": {"mode": "off"}}"#;
 
+/// Written once per benchmark run, in its work folder.
 fn header_only_policy(work: &Path) -> Result<PathBuf, String> {
     let p = work.join("header-only-policy.json");
     fs::write(&p, HEADER_ONLY_POLICY).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -374,7 +376,7 @@ fn header_only_policy(work: &Path) -> Result<PathBuf, String> {
 /// The files dicom-deid writes under the header-only policy (an untimed run): with pixels
 /// off it withholds files that declare Burned In Annotation YES, so both tools are timed on
 /// the same subset. Returns (hard links to that subset in `work`, the subset, withheld count).
-fn header_only_subset(bin: &Path, input: &Path, files: &[PathBuf], work: &Path) -> Result<(PathBuf, Vec<PathBuf>, usize), String> {
+fn header_only_subset(bin: &Path, policy: &Path, input: &Path, files: &[PathBuf], work: &Path) -> Result<(PathBuf, Vec<PathBuf>, usize), String> {
     let probe = work.join("probe_out");
     let _ = fs::remove_dir_all(&probe);
     let _ = Command::new(bin)
@@ -382,7 +384,7 @@ fn header_only_subset(bin: &Path, input: &Path, files: &[PathBuf], work: &Path) 
         .args(["--out"])
         .arg(&probe)
         .arg("--config")
-        .arg(header_only_policy(work)?)
+        .arg(policy)
         .args(["--jobs", "2", "--quiet"])
         .stdin(Stdio::null())
         .output()
@@ -404,7 +406,7 @@ fn header_only_subset(bin: &Path, input: &Path, files: &[PathBuf], work: &Path) 
     Ok((dir, kept, withheld))
 }
 
-fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, work: &Path) -> Result<(), String> {
+fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, policy: &Path, work: &Path) -> Result<(), String> {
     let input = if corpus.join("input").is_dir() { corpus.join("input") } else { corpus.to_path_buf() };
     let input = fs::canonicalize(&input).map_err(|e| format!("{}: {e}", input.display()))?;
     let mut all_files = Vec::new();
@@ -415,7 +417,7 @@ fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, work: &Path)
     let corpus_work = work.join(format!("corpus{idx}"));
     fs::create_dir_all(&corpus_work).map_err(|e| e.to_string())?;
     let shown = input.clone();
-    let (input, files, withheld) = header_only_subset(bin, &input, &all_files, &corpus_work)?;
+    let (input, files, withheld) = header_only_subset(bin, policy, &input, &all_files, &corpus_work)?;
     if files.is_empty() {
         return Err(format!("{}: dicom-deid wrote no file under the header-only policy", shown.display()));
     }
@@ -467,7 +469,7 @@ fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, work: &Path)
             settle();
             warm_up(&files);
             let out = corpus_work.join(format!("out_{i}_{run}"));
-            let res = run_once(tool, bin, &input, halves.as_ref(), &out, n);
+            let res = run_once(tool, bin, policy, &input, halves.as_ref(), &out, n);
             let _ = fs::remove_dir_all(&out);
             match res {
                 Ok(d) => {
@@ -571,6 +573,13 @@ fn main() -> ExitCode {
         eprintln!("error: cannot create {}: {e}", work.display());
         return ExitCode::from(1);
     }
+    let policy = match header_only_policy(&work) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
 
     let mut repro = String::from("cargo build --release && cargo bench --bench header_throughput --");
     for c in &args.corpora {
@@ -608,7 +617,7 @@ fn main() -> ExitCode {
 
     let mut ok = true;
     for (idx, c) in args.corpora.iter().enumerate() {
-        if let Err(e) = bench_corpus(idx, c, args.runs, &bin, &work) {
+        if let Err(e) = bench_corpus(idx, c, args.runs, &bin, &policy, &work) {
             eprintln!("error: {e}");
             println!("\n### Corpus `{}`: FAILED ({e})", c.display());
             ok = false;
