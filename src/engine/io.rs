@@ -154,7 +154,7 @@ fn take_native_pixels(obj: &mut InMemDicomObject, ts: &str) -> Option<(dicom_cor
         dicom_core::value::Value::Primitive(PrimitiveValue::U8(v)) => v.into_vec(),
         dicom_core::value::Value::Primitive(PrimitiveValue::U16(v)) => {
             let mut b = Vec::with_capacity(v.len() * 2 + HEADER_ROOM);
-            v.iter().for_each(|w| b.extend_from_slice(&w.to_le_bytes()));
+            extend_le_words(&mut b, &v);
             b
         }
         _ => unreachable!("checked above"),
@@ -163,6 +163,14 @@ fn take_native_pixels(obj: &mut InMemDicomObject, ts: &str) -> Option<(dicom_cor
         bytes.push(0);
     }
     Some((vr, bytes))
+}
+
+/// Append `words` as little-endian bytes: sized first, then filled pair by pair, a loop the
+/// compiler vectorises (pushing two bytes at a time was a third of the work per CT slice).
+pub(crate) fn extend_le_words(out: &mut Vec<u8>, words: &[u16]) {
+    let start = out.len();
+    out.resize(start + words.len() * 2, 0);
+    out[start..].chunks_exact_mut(2).zip(words).for_each(|(pair, w)| pair.copy_from_slice(&w.to_le_bytes()));
 }
 
 /// The header of an element with a 4-byte length, as `ts` (little endian) encodes it.
@@ -235,6 +243,13 @@ mod tests {
             .media_storage_sop_instance_uid("2.25.1")
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn words_are_appended_little_endian() {
+        let mut out = vec![9];
+        extend_le_words(&mut out, &[0x0102, 0xA0B0, 0]);
+        assert_eq!(out, [9, 0x02, 0x01, 0xB0, 0xA0, 0, 0]);
     }
 
     /// Pixel Data written by hand (with the elements after it) reads back as the encoder

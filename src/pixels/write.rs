@@ -23,7 +23,7 @@ pub fn native_bytes(frames: Vec<Frame>) -> Vec<u8> {
     let mut bits = 0usize; // 1-bit data: bits written so far (frames are not byte-aligned)
     for f in frames {
         match f.data {
-            Samples::U16(v) => v.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes())),
+            Samples::U16(v) => crate::engine::io::extend_le_words(&mut out, &v),
             Samples::U8(v) if f.bits_allocated == 1 => {
                 for b in v {
                     if bits % 8 == 0 {
