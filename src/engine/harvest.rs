@@ -43,12 +43,11 @@ const UNINFORMATIVE: &[&str] = &["ANONYMOUS", "ANONYMIZED", "UNKNOWN", "NONE", "
 /// date expands into hundreds of renderings) is only extended with values it lacks.
 pub type Harvest = HashSet<(String, PhiKind)>;
 
-pub fn vocabulary_of(pairs: &Harvest) -> Vocabulary {
-    let mut vocab = Vocabulary::new();
+/// Add the harvested `pairs` (each with its derived variants) to `vocab`.
+pub fn extend_vocabulary(vocab: &mut Vocabulary, pairs: &Harvest) {
     for (v, kind) in pairs {
         vocab.add(v, *kind);
     }
-    vocab
 }
 
 impl Deidentifier {

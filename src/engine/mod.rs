@@ -232,7 +232,7 @@ impl Deidentifier {
         let entry = patients.entry(key.0.clone()).or_default();
         let new: harvest::Harvest = pairs.difference(&entry.harvested).cloned().collect();
         let mut vocab = entry.vocab.clone();
-        vocab.merge(&harvest::vocabulary_of(&new));
+        harvest::extend_vocabulary(&mut vocab, &new);
         let harvested = entry.harvested.union(&new).cloned().collect();
         *entry = Arc::new(PatientVocabulary { vocab, harvested, needles: OnceLock::new() });
         entry.clone()
