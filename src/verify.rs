@@ -150,7 +150,7 @@ pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy
 
     let raw = header_bytes(bytes, &ts)?;
     stats.raw_bytes_checked = raw.len();
-    for enc in [raw_latin1(&raw).to_lowercase(), String::from_utf8_lossy(&raw).to_lowercase()] {
+    for enc in lower_case_readings(&raw) {
         if let Some(n) = needles.find(&blank_marker_texts(enc, &markers), Scope::RawHeader) {
             problems.push(format!("a harvested {:?} value is present in the raw bytes", n.kind));
         }
@@ -164,8 +164,20 @@ pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy
     }
 }
 
-fn raw_latin1(b: &[u8]) -> String {
-    b.iter().map(|&c| c as char).collect()
+/// `b` read as Latin-1 and as UTF-8 (invalid sequences replaced), lower case: a name is
+/// found in either encoding. Pure ASCII reads the same both ways and is searched once.
+fn lower_case_readings(b: &[u8]) -> Vec<String> {
+    let latin1 = latin1_lower(b);
+    if b.is_ascii() {
+        return vec![latin1];
+    }
+    vec![latin1, String::from_utf8_lossy(b).to_lowercase()]
+}
+
+/// `b` read as Latin-1, lower case, without the Unicode tables (binary values are long and
+/// half their bytes are not ASCII): every Latin-1 capital is its small letter minus 0x20.
+fn latin1_lower(b: &[u8]) -> String {
+    b.iter().map(|&c| if c.is_ascii_uppercase() || ((0xC0..=0xDE).contains(&c) && c != 0xD7) { (c + 0x20) as char } else { c as char }).collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -198,7 +210,7 @@ fn walk(
                 if is_binary(vr) && !(path.is_empty() && is_pixel_data(tag)) {
                     let bytes = v.to_bytes();
                     stats.values_checked += 1;
-                    for hay in [raw_latin1(&bytes).to_lowercase(), String::from_utf8_lossy(&bytes).to_lowercase()] {
+                    for hay in lower_case_readings(&bytes) {
                         if let Some(n) = needles.find(&hay, Scope::Binary) {
                             problems.push(format!("a harvested {:?} value is present in the bytes of {p}", n.kind));
                         }
@@ -332,6 +344,15 @@ mod tests {
         assert!(is_marker("DeidentificationMethodCodeSequence[1].CodeMeaning"));
         assert!(!is_marker("DeidentificationMethodX"));
         assert!(!is_marker("ContentSequence[0].DeidentificationMethod"), "only the top-level markers are ours");
+    }
+
+    #[test]
+    fn latin1_lower_case_is_the_unicode_one() {
+        let all: Vec<u8> = (0..=255).collect();
+        let unicode: String = all.iter().map(|&c| c as char).collect::<String>().to_lowercase();
+        assert_eq!(latin1_lower(&all), unicode);
+        assert_eq!(lower_case_readings(b"ASCII Only"), ["ascii only"]);
+        assert_eq!(lower_case_readings("MÜLLER".as_bytes())[1], "müller");
     }
 
     #[test]
