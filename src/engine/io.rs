@@ -95,6 +95,21 @@ pub fn check_complete(file: &DefaultDicomObject) -> Result<()> {
              de-identified; make a new one from the outputs if one is needed",
         ));
     }
+    // The instance's own UIDs encoded as UN (unknown VR) are bytes to the engine: they could
+    // not be remapped and would be removed, leaving an output that is no valid instance
+    // (pydicom's rtdose_rle.dcm). Withheld instead, with the reason.
+    for (tag, name) in [
+        (Tag(0x0008, 0x0016), "SOP Class UID"),
+        (Tag(0x0008, 0x0018), "SOP Instance UID"),
+        (Tag(0x0020, 0x000D), "Study Instance UID"),
+        (Tag(0x0020, 0x000E), "Series Instance UID"),
+    ] {
+        if file.get(tag).is_some_and(|e| e.vr() == dicom_core::VR::UN) {
+            return Err(Error::unsupported(format!(
+                "{name} {tag} is encoded as UN (unknown VR): it cannot be remapped, and without it the output would not be a valid instance"
+            )));
+        }
+    }
     let text = |g: u16, e: u16| element_text(file, Tag(g, e));
     let incomplete = |what: &str| Error::parse(format!("{what}: the data set is incomplete or the file truncated"));
     let class = text(0x0008, 0x0016).ok_or_else(|| incomplete("no SOP Class UID (0008,0016)"))?;
@@ -243,6 +258,16 @@ mod tests {
             .media_storage_sop_instance_uid("2.25.1")
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn instance_uids_encoded_as_un_are_refused() {
+        // Basic Text SR: no Pixel Data needed.
+        let el = |e: u16, vr: VR| DataElement::new(Tag(0x0008, e), vr, PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.88.11"));
+        let file = |vr: VR| InMemDicomObject::from_element_iter([el(0x0016, VR::UI), el(0x0018, vr)]).with_exact_meta(meta());
+        assert!(check_complete(&file(VR::UI)).is_ok());
+        let e = check_complete(&file(VR::UN)).unwrap_err().to_string();
+        assert!(e.contains("SOP Instance UID (0008,0018) is encoded as UN"), "{e}");
     }
 
     #[test]
