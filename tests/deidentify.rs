@@ -321,3 +321,57 @@ fn assert_no_phi_words(bytes: &[u8], words: &[&str]) {
         }
     }
 }
+
+/// A sender that did not know an attribute writes it as UN (explicit VR): the bytes of its
+/// implicit VR encoding. Such values are read as their dictionary VR, so the name is
+/// pseudonymised, UIDs are remapped (references kept consistent), dates shifted and free
+/// text cleaned, instead of the file being withheld or its references removed.
+#[test]
+fn attributes_encoded_as_unknown_vr_are_de_identified_as_their_own_vr() {
+    use common::broken::*;
+    let (sop, study, series, referenced) = ("2.25.777001", "2.25.777002", "2.25.777003", "2.25.777004");
+    let name = format!("{}^{}", EN_PATIENT.family, EN_PATIENT.given);
+    let reference_item = [explicit_le(0x0008, 0x1150, b"UI", &uid_value(CT_IMAGE_STORAGE)), explicit_le(0x0008, 0x1155, b"UN", &uid_value(referenced))].concat();
+    let mut f = part10_head(EXPLICIT_LE, CT_IMAGE_STORAGE, sop);
+    f.extend(explicit_le(0x0008, 0x0016, b"UN", &uid_value(CT_IMAGE_STORAGE)));
+    f.extend(explicit_le(0x0008, 0x0018, b"UN", &uid_value(sop)));
+    f.extend(explicit_le(0x0008, 0x0020, b"UN", &text_value("20240315")));
+    f.extend(explicit_le(0x0008, 0x1030, b"UN", &text_value(&format!("CT CHEST for {}", EN_PATIENT.family))));
+    // Referenced Image Sequence, its item's Referenced SOP Instance UID as UN.
+    f.extend(sequence_start(0x0008, 0x1140));
+    f.extend(item_start(reference_item.len() as u32));
+    f.extend(&reference_item);
+    f.extend(sequence_end());
+    f.extend(explicit_le(0x0010, 0x0010, b"UN", &text_value(&name)));
+    f.extend(explicit_le(0x0010, 0x0020, b"UN", &text_value(EN_PATIENT.id)));
+    f.extend(explicit_le(0x0010, 0x0030, b"UN", &text_value(EN_PATIENT.birth)));
+    f.extend(explicit_le(0x0020, 0x000D, b"UN", &uid_value(study)));
+    f.extend(explicit_le(0x0020, 0x000E, b"UN", &uid_value(series)));
+    f.extend(explicit_le(0x0028, 0x0010, b"UN", &4u16.to_le_bytes()));
+    f.extend(explicit_le(0x0028, 0x0011, b"UN", &4u16.to_le_bytes()));
+    f.extend(explicit_le(0x7FE0, 0x0010, b"OB", &[0x40; 16]));
+
+    let d = deid().record_mappings(true);
+    d.harvest(&f).unwrap();
+    let out = d.deidentify(&f).unwrap_or_else(|e| panic!("{e}"));
+    assert_no_phi(&out.bytes, &EN_PATIENT);
+    for old in [sop, study, series, referenced, "20240315"] {
+        assert!(!raw_contains(&out.bytes, old), "{old} survives");
+    }
+    let obj = parse(&out.bytes);
+    let uids = d.mappings().unwrap().uids;
+    let value = |o: &dicom_object::mem::InMemDicomObject, g, e| {
+        let el = o.element(Tag(g, e)).unwrap_or_else(|_| panic!("({g:04X},{e:04X}) missing"));
+        (el.vr().to_string().to_owned(), el.value().to_str().unwrap().trim_end_matches('\0').to_string())
+    };
+    assert_eq!(value(&obj, 0x0008, 0x0018), ("UI".to_string(), uids[sop].clone()));
+    assert_eq!(value(&obj, 0x0020, 0x000D), ("UI".to_string(), uids[study].clone()));
+    assert_eq!(value(&obj, 0x0008, 0x0016), ("UI".to_string(), CT_IMAGE_STORAGE.to_string()), "a standard UID is kept");
+    let item = &obj.element(Tag(0x0008, 0x1140)).unwrap().items().expect("a sequence")[0];
+    assert_eq!(value(item, 0x0008, 0x1155), ("UI".to_string(), uids[referenced].clone()), "reference remapped like the instance");
+    let (vr, date) = value(&obj, 0x0008, 0x0020);
+    assert_eq!((vr, date.len()), ("DA".to_string(), 8), "the date is shifted, not removed: {date}");
+    let (vr, description) = value(&obj, 0x0008, 0x1030);
+    assert!(vr == "LO" && description.starts_with("CT CHEST"), "free text cleaned, clinical words kept: {description}");
+    assert_eq!(obj.element(Tag(0x0028, 0x0010)).unwrap().value().to_int::<u16>().unwrap(), 4);
+}

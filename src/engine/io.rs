@@ -23,6 +23,17 @@ pub const IMPLEMENTATION_VERSION_NAME: &str = "DICOM_DEID_010";
 /// walk of `structure` (declared lengths, element size and nesting limits).
 /// `header_only` stops before Pixel Data.
 pub fn parse(input: &[u8], header_only: bool, limits: &Limits) -> Result<DefaultDicomObject> {
+    parse_unresolved(input, header_only, limits).map(with_known_vrs)
+}
+
+/// UN values of attributes whose VR is known, re-read as that VR (see `unknown_vr`).
+fn with_known_vrs(mut file: DefaultDicomObject) -> DefaultDicomObject {
+    let big_endian = transfer_syntax(file.meta()) == EXPLICIT_BIG_ENDIAN;
+    super::unknown_vr::resolve(&mut file, big_endian);
+    file
+}
+
+fn parse_unresolved(input: &[u8], header_only: bool, limits: &Limits) -> Result<DefaultDicomObject> {
     match super::structure::check(input, limits)? {
         None => parse_from(input, header_only),
         // Deflated: the data set the walk checked, read as the explicit VR little endian it
@@ -40,7 +51,7 @@ pub fn parse(input: &[u8], header_only: bool, limits: &Limits) -> Result<Default
 /// the header walk reaches Pixel Data, then parsed; nothing much past Pixel Data is read.
 pub fn parse_header_from(reader: impl Read, limits: &Limits) -> Result<DefaultDicomObject> {
     let bytes = super::structure::read_header(reader, limits)?;
-    parse_from(bytes.as_slice(), true)
+    parse_from(bytes.as_slice(), true).map(with_known_vrs)
 }
 
 /// As `parse`, from any reader, without the header walk (callers walk first); with
@@ -148,6 +159,7 @@ pub fn transfer_syntax(meta: &FileMetaTable) -> String {
 
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
+const EXPLICIT_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
 const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 /// Spare capacity worth leaving in a Pixel Data buffer, so that the data set's header can be
 /// put in front of it in place.
