@@ -61,6 +61,8 @@ struct Needle {
 pub struct Needles {
     list: Vec<Needle>,
     automaton: Option<AhoCorasick>,
+    /// Some needle holds a character beyond ASCII.
+    non_ascii: bool,
 }
 
 impl Needles {
@@ -82,7 +84,8 @@ impl Needles {
             .collect();
         let automaton = (!list.is_empty())
             .then(|| AhoCorasick::new(list.iter().map(|n| n.text.as_str())).expect("literal patterns build"));
-        Needles { list, automaton }
+        let non_ascii = list.iter().any(|n| !n.text.is_ascii());
+        Needles { list, automaton, non_ascii }
     }
 
     /// The first needle found in `hay` (already lower-case), by the rules of `scope`. Numbers
@@ -174,6 +177,25 @@ fn lower_case_readings(b: &[u8]) -> Vec<String> {
     vec![latin1, String::from_utf8_lossy(b).to_lowercase()]
 }
 
+/// The readings of a binary value that the Binary scope needs. Found anywhere, an ASCII
+/// needle is found in the UTF-8 reading exactly where it is found in the Latin-1 one (the
+/// same ASCII runs, lower-cased the same), unless a character whose lower case holds an
+/// ASCII letter (`ASCII_LOWERING`) is there: the UTF-8 reading, the costly one (binary
+/// values are long and their bytes mostly not ASCII), is made only for needles with other
+/// letters, or around such a character.
+fn binary_readings(b: &[u8], non_ascii_needles: bool) -> Vec<String> {
+    let lowers_to_ascii = || ASCII_LOWERING.iter().any(|c| b.windows(c.len()).any(|w| w == *c));
+    if b.is_ascii() || non_ascii_needles || lowers_to_ascii() {
+        return lower_case_readings(b);
+    }
+    vec![latin1_lower(b)]
+}
+
+/// The UTF-8 encodings of the only characters beyond ASCII whose lower case holds an ASCII
+/// letter: U+0130 (capital I with dot, lower case "i" and a combining dot) and U+212A
+/// (Kelvin sign, lower case "k"). Checked over every character by a test.
+const ASCII_LOWERING: [&[u8]; 2] = [&[0xC4, 0xB0], &[0xE2, 0x84, 0xAA]];
+
 /// `b` read as Latin-1, lower case, without the Unicode tables (binary values are long and
 /// half their bytes are not ASCII): every Latin-1 capital is its small letter minus 0x20.
 fn latin1_lower(b: &[u8]) -> String {
@@ -207,15 +229,17 @@ fn walk(
             }
             Value::Primitive(v) => {
                 let vr = e.vr().to_string();
-                if is_binary(vr) && !(path.is_empty() && is_pixel_data(tag)) {
-                    let bytes = v.to_bytes();
-                    stats.values_checked += 1;
-                    for hay in lower_case_readings(&bytes) {
-                        if let Some(n) = needles.find(&hay, Scope::Binary) {
-                            problems.push(format!("a harvested {:?} value is present in the bytes of {p}", n.kind));
+                if is_binary(vr) {
+                    if !(path.is_empty() && is_pixel_data(tag)) {
+                        let bytes = v.to_bytes();
+                        stats.values_checked += 1;
+                        for hay in binary_readings(&bytes, needles.non_ascii) {
+                            if let Some(n) = needles.find(&hay, Scope::Binary) {
+                                problems.push(format!("a harvested {:?} value is present in the bytes of {p}", n.kind));
+                            }
                         }
                     }
-                } else if !is_binary(vr) && !matches!(vr, "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
+                } else if !matches!(vr, "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
                     let mut text = v.to_str().to_lowercase();
                     // Only the markers hold the markers' texts (and a search for each of
                     // them in every value would cost more than the check).
@@ -353,6 +377,27 @@ mod tests {
         assert_eq!(latin1_lower(&all), unicode);
         assert_eq!(lower_case_readings(b"ASCII Only"), ["ascii only"]);
         assert_eq!(lower_case_readings("MÜLLER".as_bytes())[1], "müller");
+    }
+
+    #[test]
+    fn only_two_characters_beyond_ascii_lower_to_ascii_letters() {
+        let lowering: Vec<Vec<u8>> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_lowercase().any(|l| l.is_ascii()))
+            .map(|c| c.to_string().into_bytes())
+            .collect();
+        assert_eq!(lowering, ASCII_LOWERING.map(<[u8]>::to_vec).to_vec());
+    }
+
+    #[test]
+    fn binary_values_are_read_as_utf8_only_when_it_can_matter() {
+        let latin1_only = |b: &[u8], non_ascii| binary_readings(b, non_ascii).len() == 1;
+        assert!(latin1_only(b"\xC3\xA9SMITH\xFF", false));
+        assert!(!latin1_only(b"\xC3\xA9SMITH\xFF", true), "a needle with accents needs the UTF-8 reading");
+        assert!(!latin1_only("\u{130}RIS\u{0}".as_bytes(), false), "capital I with dot lowers to i");
+        let n = needles(&[("Kimura", PhiKind::Name)]);
+        let hay = [b"\x00\xFF".as_slice(), "\u{212A}IMURA".as_bytes()].concat();
+        assert!(binary_readings(&hay, n.non_ascii).iter().any(|h| n.find(h, Scope::Binary).is_some()));
     }
 
     #[test]
