@@ -1,4 +1,5 @@
-// Builds the page into dist/: index.html + app.js + worker.js + dicom_deid_bg.wasm + det.onnx
+// Builds the page into dist/: index.html + app.js + worker.js + dicom_deid_bg.wasm (and
+// dicom_deid_relaxed_bg.wasm, which the workers load where relaxed SIMD validates) + det.onnx
 // (served from any static server), and ONE self-contained dist/dicom-deid.html (app, worker,
 // wasm and model inlined; the worker is started from a Blob URL) that works when opened from disk.
 // Needs pkg/ (bash tools/build-wasm.sh).

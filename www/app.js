@@ -727,6 +727,7 @@ async function boot() {
     fillSettings(defaultPolicy);
     pool = { key: poolKey(currentConfig()), cfg, workers };
     document.documentElement.dataset.readyMs = String(Math.round(performance.now() - t0));
+    document.documentElement.dataset.coreBuild = ready[0].core;
     setStatus("Ready");
   } catch (e) {
     setStatus("Error: cannot start the de-identifier: " + e.message);

@@ -8,7 +8,7 @@
 //      {type:"deidentify", id, blob}                  one file (pass 2)
 //      {type:"mappings"}
 //      {type:"preview", id, before: Blob, after: Blob}   first frame of input and output as RGBA
-// out: {type:"ready", defaultPolicy} | {type:"error", message} (init failed)
+// out: {type:"ready", defaultPolicy, core} | {type:"error", message} (init failed)
 //      {type:"harvested", id} per file | {type:"harvestDone"}
 //      {type:"result", id, bytes (transferred ArrayBuffer), report} | {type:"failed", id, message}
 //      {type:"trap", id, message} (the instance is unusable: the page replaces this worker)
@@ -18,6 +18,8 @@ import init, { initSync, Deidentifier, lastPanic, previewFrame } from "../pkg/di
 
 let deid = null;
 let mod = null;
+// Which build of the core this worker runs (reported to the page).
+let coreBuild = "simd128";
 
 // The header is what harvest reads: a prefix is enough unless the header is bigger or
 // the data set is deflated past it, in which case the whole file is read.
@@ -52,10 +54,34 @@ async function harvestOne(blob) {
 // current one); everything else waits for the instance.
 let ready = null;
 
+// A module of one function that uses f32x4.relaxed_madd: valid only where the engine has
+// relaxed SIMD. There the served page runs the build whose matrix kernels use fused
+// multiply-add (faster); elsewhere, and in the single file, the baseline simd128 build.
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function 0 of that type
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, // code: one body of 59 bytes, no locals
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array(16).fill(0)]), // v128.const 0, three times
+  0xfd, 0x85, 0x02, // f32x4.relaxed_madd
+  0x0b, // end
+]);
+
+function hasRelaxedSimd() {
+  try {
+    return WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch (_) {
+    return false;
+  }
+}
+
 async function initInstance(m) {
   if (!mod) {
     if (m.module) mod = initSync({ module: m.module });
-    else mod = await init();
+    else if (hasRelaxedSimd()) {
+      mod = await init({ module_or_path: new URL("../pkg/dicom_deid_relaxed_bg.wasm", import.meta.url) });
+      coreBuild = "simd128+relaxed-simd";
+    } else mod = await init();
   }
   deid?.free();
   deid = new Deidentifier(m.policy || null, m.secret || null, !!m.recordMappings, false);
@@ -88,7 +114,7 @@ self.onmessage = async (ev) => {
       } finally {
         done();
       }
-      self.postMessage({ type: "ready", defaultPolicy: Deidentifier.defaultPolicy() });
+      self.postMessage({ type: "ready", defaultPolicy: Deidentifier.defaultPolicy(), core: coreBuild });
     } else if (m.type === "harvest") {
       for (const f of m.files) {
         id = f.id;

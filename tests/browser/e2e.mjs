@@ -99,6 +99,11 @@ async function runMode(mode) {
     const readyMs = await page.evaluate(() => Number(document.documentElement.dataset.readyMs));
     const workers = await page.evaluate(() => Number(document.getElementById("workers").value));
     console.log(`${label}: ready in ${readyMs} ms after load (${Date.now() - t0} ms from navigation), ${workers} workers`);
+    // Chromium has relaxed SIMD: the served page's workers load that build; the single
+    // file carries the baseline build only.
+    const core = await page.evaluate(() => document.documentElement.dataset.coreBuild);
+    const wantCore = mode === "served" ? "simd128+relaxed-simd" : "simd128";
+    check(`${label}: core build ${core}`, core === wantCore, `expected ${wantCore}`);
 
     // A fixed passphrase, as the CLI run uses a fixed secret file: the outputs (and any
     // date/time offset) are then the same in every run.
