@@ -1,7 +1,7 @@
 // The WebAssembly core (pkg/, wasm32 + simd128) under Node: whole-file de-identification time
 // with the pixel cleaner (text detector via tract), per file.
 //
-//   node tools/bench/wasm_bench.mjs [--pkg pkg] [--model target/model/det.onnx] [--runs 3]
+//   node tools/bench/wasm_bench.mjs [--pkg pkg] [--wasm pkg/dicom_deid_bg.wasm] [--model target/model/det.onnx] [--runs 3]
 //        [--every FILE] [--every-runs 1] [--json] FILE...
 //
 // For each FILE: harvest + deidentify, `--runs` times after one warm-up run (the warm-up is
@@ -25,6 +25,7 @@ for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--pkg") opt.pkg = args[++i];
   else if (a === "--model") opt.model = args[++i];
+  else if (a === "--wasm") opt.wasm = args[++i];
   else if (a === "--runs") opt.runs = Number(args[++i]);
   else if (a === "--every") opt.every.push(args[++i]);
   else if (a === "--every-runs") opt.everyRuns = Number(args[++i]);
@@ -42,12 +43,13 @@ const log = (...m) => { if (!opt.json) console.error(...m); };
 
 const out = { node: process.version, files: [], errors: [] };
 const js = await import(pathToFileURL(path.resolve(opt.pkg, "dicom_deid.js")).href);
-const wasmBytes = fs.readFileSync(path.join(opt.pkg, "dicom_deid_bg.wasm"));
+const wasmBytes = fs.readFileSync(opt.wasm || path.join(opt.pkg, "dicom_deid_bg.wasm"));
 {
   const mod = new WebAssembly.Module(wasmBytes);
   const tf = WebAssembly.Module.customSections(mod, "target_features");
   // The target_features section lists "+simd128" when the module was built with it.
   out.simd128 = tf.length ? Buffer.from(tf[0]).toString("latin1").includes("simd128") : null;
+  out.relaxed_simd = tf.length ? Buffer.from(tf[0]).toString("latin1").includes("relaxed-simd") : null;
 }
 let t = performance.now();
 js.initSync({ module: wasmBytes });
