@@ -276,7 +276,8 @@ fn parallel<T: Sync>(items: &[T], jobs: usize, work: impl Fn(usize, &T) + Sync) 
 }
 
 enum Outcome {
-    Done { out_rel: PathBuf, report: dicom_deid::FileReport },
+    // Boxed: a report is large, the other outcomes a message.
+    Done { out_rel: PathBuf, report: Box<dicom_deid::FileReport> },
     Skipped(String),
     Failed(String),
 }
@@ -416,7 +417,7 @@ fn process_one(deid: &Deidentifier, path: &Path, rel: &Path, out_dir: &Path, lay
         return Outcome::Failed(format!("output path {} is already used by another input", out_rel.display()));
     }
     match write_atomic(&out_dir.join(&out_rel), &output.bytes) {
-        Ok(()) => Outcome::Done { out_rel, report: output.report },
+        Ok(()) => Outcome::Done { out_rel, report: Box::new(output.report) },
         Err(e) => Outcome::Failed(format!("cannot write {}: {e}", out_rel.display())),
     }
 }

@@ -93,7 +93,7 @@ fn walk_inner(bytes: &[u8], complete: bool, stop_at_pixel_data: bool, limits: &L
         let Ok((header, _)) = decoder.decode_header(&mut cursor) else {
             return Ok(if complete { Walk::Done } else { Walk::NeedMore });
         };
-        if header.tag.group() != 0x0002 && !group_end.is_some_and(|end| at < end) {
+        if header.tag.group() != 0x0002 && group_end.is_none_or(|end| at >= end) {
             break;
         }
         let Some(len) = header.len.get() else { break };

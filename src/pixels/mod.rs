@@ -301,8 +301,8 @@ pub fn equal_outside(a: &Frame, b: &Frame, boxes: &[PixelBox]) -> bool {
             }
             continue;
         }
-        for x in 0..w {
-            if !inside[x] && !a.data.same(&b.data, row + x * s, row + x * s + s) {
+        for (x, &masked) in inside.iter().enumerate() {
+            if !masked && !a.data.same(&b.data, row + x * s, row + x * s + s) {
                 return false;
             }
         }
