@@ -97,6 +97,9 @@ pub struct PixelReport {
     pub photometric: String,
     /// Pixel data was encapsulated (compressed) in the input.
     pub was_encapsulated: bool,
+    /// The transfer syntax the cleaned pixels are written in (empty when they were kept).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub transfer_syntax: String,
     /// Set when the pixels were deliberately left as they are (a computed grid such as RT
     /// Dose, see `pixels.computed_sop_classes`), with the reason; nothing was masked.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -104,7 +104,7 @@ fn in_box(x: u32, y: u32, b: &PixelBox) -> bool {
 fn check_mask_roundtrip(s: &Spec, words: &[u16], boxes: &[PixelBox], expect_fill: &[u16]) {
     let mut obj = native(s, words);
     let before = decode(&obj, EVLE).expect("decode");
-    let opts = CleanOptions { pad: 0, detect: false, rule_boxes: boxes.iter().map(|b| (b.x0, b.y0, b.x1, b.y1)).collect(), frames: FrameStrategy::Every };
+    let opts = CleanOptions { pad: 0, detect: false, rule_boxes: boxes.iter().map(|b| (b.x0, b.y0, b.x1, b.y1)).collect(), frames: FrameStrategy::Every, rle: false };
     let report = clean(&mut obj, EVLE, None, &opts).expect("clean");
     assert_eq!(report.frames, s.frames);
     assert_eq!(report.boxes.len(), boxes.len() * s.frames as usize);
@@ -249,7 +249,7 @@ fn ybr_full_422_native_is_expanded_and_masked_black() {
     assert_eq!(img.info.photometric, Photometric::YbrFull);
     assert_eq!(&img.frames[0].data.to_words()[..12], &[10, 100, 150, 20, 100, 150, 30, 110, 160, 40, 110, 160]);
     let mut o2 = o.clone();
-    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 1, 1)], frames: FrameStrategy::Every }).unwrap();
+    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 1, 1)], frames: FrameStrategy::Every, rle: false }).unwrap();
     assert_eq!(o2.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim(), "YBR_FULL");
     let after = decode(&o2, EVLE).unwrap();
     assert_eq!(&after.frames[0].data.to_words()[..6], &[0, 128, 128, 20, 100, 150]);
@@ -273,7 +273,7 @@ fn palette_colour_fills_the_darkest_entry_and_displays_rgb() {
     let d = to_display_u8(&img.frames[0], &img.info, None);
     assert_eq!(&d.data[..6], &[0xFF, 0xFF, 0xFF, 0x80, 0x90, 0xA0]);
     let mut o2 = o.clone();
-    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 2, 1)], frames: FrameStrategy::Every }).unwrap();
+    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 2, 1)], frames: FrameStrategy::Every, rle: false }).unwrap();
     let after = decode(&o2, EVLE).unwrap();
     assert_eq!(&after.frames[0].data.to_words()[..3], &[2, 2, 2]);
 }
@@ -311,7 +311,7 @@ fn segmented_palette_colour_16_bit_decodes_and_masks() {
     assert_eq!(pal.rgb.len(), 4096);
     assert_eq!((pal.lookup(0), pal.lookup(3000), pal.lookup(4095)), ([0, 0, 0], [0, 0, 0], [255, 255, 255]));
     let mut o2 = o.clone();
-    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 4, 4)], frames: FrameStrategy::Every }).unwrap();
+    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 4, 4)], frames: FrameStrategy::Every, rle: false }).unwrap();
     let after = decode(&o2, EVLE).unwrap();
     let (w0, w1) = (img.frames[0].data.to_words(), after.frames[0].data.to_words());
     for i in 0..32 {
@@ -385,6 +385,28 @@ fn encapsulated(s: &Spec, frames: Vec<Vec<u8>>) -> InMemDicomObject {
     o
 }
 
+/// The cleaner with `rle`: RLE Lossless fragments that decode to the native output, for
+/// 8 and 16 bits, grey and colour, several frames; 1-bit data stays native.
+#[test]
+fn clean_with_rle_output_matches_the_native_output() {
+    const RLE: &str = "1.2.840.10008.1.2.5";
+    for (spp, bits, stored, pi, seed) in [(1, 8, 8, "MONOCHROME2", 31), (1, 16, 12, "MONOCHROME2", 32), (3, 8, 8, "RGB", 33), (3, 16, 16, "RGB", 34)] {
+        let mut s = spec(40, 30, spp, bits, stored, false, pi);
+        s.frames = 3;
+        let words = noise(40 * 30 * spp as usize * 3, ((1u32 << stored) - 1) as u16, seed);
+        let opts = |rle| CleanOptions { pad: 0, detect: false, rule_boxes: vec![(2, 3, 20, 9)], frames: FrameStrategy::Every, rle };
+        let (mut as_native, mut as_rle) = (native(&s, &words), native(&s, &words));
+        assert_eq!(clean(&mut as_native, EVLE, None, &opts(false)).unwrap().transfer_syntax, EVLE);
+        assert_eq!(clean(&mut as_rle, EVLE, None, &opts(true)).unwrap().transfer_syntax, RLE, "{pi} {bits}");
+        assert_eq!(as_rle.get(Tag(0x7FE0, 0x0010)).unwrap().value().fragments().map(|f| f.len()), Some(3));
+        assert_eq!(decode(&as_native, EVLE).unwrap().frames, decode(&as_rle, RLE).unwrap().frames, "{pi} {bits}");
+    }
+    let s = spec(16, 2, 1, 1, 1, false, "MONOCHROME2");
+    let mut one_bit = native(&s, &noise(32, 1, 35));
+    let opts = CleanOptions { detect: false, rle: true, ..Default::default() };
+    assert_eq!(clean(&mut one_bit, EVLE, None, &opts).unwrap().transfer_syntax, EVLE, "1-bit data is written native");
+}
+
 #[test]
 fn rle_decodes_rgb_8_and_mono_16_multi_frame() {
     const RLE: &str = "1.2.840.10008.1.2.5";
@@ -409,7 +431,7 @@ fn rle_decodes_rgb_8_and_mono_16_multi_frame() {
     let one = dicom_deid::pixels::decode_one(&native_o, EVLE, 2).unwrap();
     assert_eq!((one.frames.len(), &one.frames[0]), (1, &img.frames[2]));
     // cleaned: written native, frames kept, boxes masked
-    let r = clean(&mut o, RLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 10, 1)], frames: FrameStrategy::Every }).unwrap();
+    let r = clean(&mut o, RLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 10, 1)], frames: FrameStrategy::Every, rle: false }).unwrap();
     assert!(r.was_encapsulated);
     let after = decode(&reencode(o), EVLE).unwrap();
     assert_eq!(after.frames.len(), 3);
@@ -680,7 +702,7 @@ fn detector_on_rgb_and_monochrome1() {
 // ---- The engine's pixel step (Deidentifier::deidentify) ----
 
 mod common;
-use dicom_deid::policy::pixels::{PixelMode, RegionRule};
+use dicom_deid::policy::pixels::{PixelMode, PixelOutput, RegionRule};
 use dicom_deid::{Deidentifier, ErrorKind, Policy};
 
 /// A complete CT file of the fixture patient whose 320x240 pixels carry `text` burned in
@@ -770,6 +792,34 @@ fn engine_rules_mode_masks_matching_regions_only() {
             assert_eq!(*b, if inside { 0 } else { *a }, "pixel {x},{y}");
         }
     }
+}
+
+/// `pixels.output: rle`: the cleaned pixels are written as RLE Lossless, one fragment per
+/// frame, in the RLE transfer syntax, and decode to exactly the native output's pixels.
+#[test]
+fn engine_writes_cleaned_pixels_as_rle_when_asked() {
+    const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+    let (input, _) = burned_file("", 2, None, EVLE);
+    let mut p = policy(PixelMode::Rules);
+    p.pixels.regions = vec![RegionRule {
+        name: "every CT".into(),
+        modality: Some("CT".into()),
+        manufacturer: None,
+        model: None,
+        rows: None,
+        columns: None,
+        boxes: vec![[10, 20, 30, 25]],
+    }];
+    let native_out = Deidentifier::new(p.clone(), Some(b"k".as_slice())).unwrap().deidentify(&input).unwrap();
+    p.pixels.output = PixelOutput::Rle;
+    let rle_out = Deidentifier::new(p, Some(b"k".as_slice())).unwrap().deidentify(&input).unwrap();
+    assert_eq!(rle_out.report.transfer_syntax, RLE_LOSSLESS);
+    assert_eq!(rle_out.report.pixels.as_ref().unwrap().transfer_syntax, RLE_LOSSLESS);
+    let file = common::parse(&rle_out.bytes);
+    assert_eq!(file.meta().transfer_syntax().trim_end_matches('\0'), RLE_LOSSLESS);
+    assert_eq!(file.get(Tag(0x7FE0, 0x0010)).unwrap().value().fragments().map(|f| f.len()), Some(2), "one fragment per frame");
+    let (native, rle) = (decode(&common::parse(&native_out.bytes), EVLE).unwrap(), decode(&file, RLE_LOSSLESS).unwrap());
+    assert_eq!(native.frames, rle.frames);
 }
 
 #[test]

@@ -128,6 +128,7 @@ function currentPolicy() {
   p.date_shift.max_days = parseInt($("max-days").value, 10);
   p.date_shift.shift_times = $("shift-times").checked;
   p.pixels.mode = $("pixel-mode").value;
+  p.pixels.output = $("pixel-output").value;
   p.text.languages = [...$("languages").querySelectorAll("input:checked")].map((i) => i.name);
   if (p.text.languages.length === 0) p.text.languages = ["en"];
   return JSON.stringify(p);
@@ -174,6 +175,7 @@ function fillSettings(policy) {
   $("max-days").value = policy.date_shift.max_days;
   $("shift-times").checked = policy.date_shift.shift_times;
   $("pixel-mode").value = policy.pixels.mode;
+  $("pixel-output").value = policy.pixels.output;
   const langs = $("languages");
   langs.textContent = "";
   const on = policy.text.languages.length ? policy.text.languages : Object.keys(LANGUAGES);

@@ -79,6 +79,8 @@ export interface PixelPolicy {
   max_side: number;
   frames: "every" | "sampled";
   sample_every: number;
+  /** How cleaned pixels are written: uncompressed, or RLE Lossless (8 and 16 bits). */
+  output: "native" | "rle";
   regions: RegionRule[];
   computed_sop_classes: string[];
   max_frames: number;
@@ -109,6 +111,8 @@ export interface PixelReport {
   boxes: MaskedBox[];
   photometric: string;
   was_encapsulated: boolean;
+  /** The transfer syntax the cleaned pixels were written in (absent when kept). */
+  transfer_syntax?: string;
   /** Set when the pixels were deliberately kept (a computed grid such as RT Dose). */
   kept_because?: string;
 }

@@ -316,7 +316,10 @@ impl Deidentifier {
         markers::add(&mut obj, &self.policy.options, cleaned, &mut run.report);
         let uid = |g: u16, e: u16| io::element_text(&obj, dicom_core::Tag(g, e)).unwrap_or_default();
         let uids = (uid(0x0020, 0x000D), uid(0x0020, 0x000E), uid(0x0008, 0x0018));
-        let out_ts = if cleaned { pixel_step::CLEANED_TRANSFER_SYNTAX.to_string() } else { ts };
+        let out_ts = match &pixels {
+            Some(p) if p.cleaned() => p.transfer_syntax.clone(),
+            _ => ts,
+        };
         let bytes = io::write(obj, &meta, &out_ts, |old| run.map_uid(old))?;
         let mut report = run.into_report(out_ts);
         report.pixels = pixels;

@@ -14,16 +14,13 @@ const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 const FLOAT_PIXEL_DATA: [Tag; 2] = [Tag(0x7FE0, 0x0008), Tag(0x7FE0, 0x0009)];
 const BURNED_IN_ANNOTATION: Tag = Tag(0x0028, 0x0301);
 
-/// Transfer syntax of every file whose pixels were cleaned: Explicit VR Little Endian.
-pub const CLEANED_TRANSFER_SYNTAX: &str = "1.2.840.10008.1.2.1";
-
 fn withheld(reason: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Pixels, format!("pixels not cleaned, file withheld: {reason}"))
 }
 
 /// `Ok(None)`: nothing to clean (no pixels, or pixels off and no declared burned-in text).
-/// `Ok(Some(report))`: pixels masked and written native; the caller writes the file in
-/// [`CLEANED_TRANSFER_SYNTAX`]. `Err`: the file must not be written.
+/// `Ok(Some(report))`: pixels masked and written native or RLE; the caller writes the file
+/// in the report's `transfer_syntax`. `Err`: the file must not be written.
 pub(crate) fn run(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str) -> Result<Option<PixelReport>> {
     let has_pixels = obj.get(PIXEL_DATA).is_some();
     let has_float = FLOAT_PIXEL_DATA.iter().any(|t| obj.get(*t).is_some());
@@ -79,6 +76,7 @@ fn clean(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str) -> Result<Pixe
             FramePolicy::Every => FrameStrategy::ReuseUnchanged,
             FramePolicy::Sampled => FrameStrategy::Sampled { every: policy.sample_every },
         },
+        rle: policy.output == crate::policy::pixels::PixelOutput::Rle,
     };
     // A decoder bug must cost this file, not the batch (native builds unwind).
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pixels::clean(obj, ts, detector, &opts)));

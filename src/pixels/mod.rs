@@ -103,19 +103,21 @@ pub struct CleanOptions {
     /// Run the detector (false: rules only).
     pub detect: bool,
     pub frames: FrameStrategy,
+    /// Write the cleaned pixels as RLE Lossless (8 and 16 bits allocated) instead of native.
+    pub rle: bool,
 }
 
 impl Default for CleanOptions {
     fn default() -> Self {
-        CleanOptions { pad: 3, rule_boxes: Vec::new(), detect: true, frames: FrameStrategy::Sampled { every: 12 } }
+        CleanOptions { pad: 3, rule_boxes: Vec::new(), detect: true, frames: FrameStrategy::Sampled { every: 12 }, rle: false }
     }
 }
 
-/// Decode, detect on every frame, mask, and write Pixel Data back uncompressed.
+/// Decode, detect on every frame, mask, and write Pixel Data back uncompressed (or RLE).
 ///
 /// `ts` is the transfer syntax the object was read with. On success the object holds native
-/// little-endian Pixel Data (the caller switches the transfer syntax to Explicit VR Little
-/// Endian), PlanarConfiguration 0 for colour, PhotometricInterpretation RGB for YBR images
+/// little-endian Pixel Data, or RLE Lossless fragments with `opts.rle` (the caller switches
+/// the transfer syntax to the report's `transfer_syntax`), PlanarConfiguration 0 for colour, PhotometricInterpretation RGB for YBR images
 /// a decoder turned into RGB, and BurnedInAnnotation NO. LossyImageCompression and its
 /// ratio/method are kept (they are history). On error the object may have lost its Pixel
 /// Data: it must not be written (the engine withholds the file).
@@ -139,11 +141,12 @@ pub fn clean(obj: &mut InMemDicomObject, ts: &str, detector: Option<&Detector>, 
         boxes: boxes.0,
         photometric: image.info.photometric.as_str().to_string(),
         was_encapsulated: image.info.was_encapsulated,
+        transfer_syntax: String::new(),
         kept_because: None,
     };
     apply_boxes(&mut image, &report.boxes);
     report.photometric = image.info.photometric.as_str().to_string();
-    write::write_pixels(obj, image)?;
+    report.transfer_syntax = write::write_pixels(obj, image, opts.rle)?.to_string();
     Ok(report)
 }
 

@@ -1,4 +1,4 @@
-//! RLE Lossless (PS3.5 Annex G) decoding, our own: dicom-rs's decoder indexes past a
+//! RLE Lossless (PS3.5 Annex G) decoding and encoding, our own: dicom-rs's decoder indexes past a
 //! segment that decodes short (a fuzz finding), and a panic in the browser is a trapped
 //! worker. Every length here is checked against the header's image size; corrupt data is an
 //! error naming the segment, never a panic or an allocation beyond the frame.
@@ -72,6 +72,55 @@ fn unpack_bits(data: &[u8], len: usize, out: &mut Vec<u8>) -> Result<(), String>
     Ok(())
 }
 
+/// One frame as RLE Lossless: the 64-byte header, then one PackBits segment per byte of
+/// each sample (most significant first), each row coded on its own (PS3.5 G.3.1) and each
+/// segment padded to an even length. `words` are the samples interleaved, one word each;
+/// `bits_allocated` 8 or 16 (checked by the caller), at most 7 samples (15 segments).
+pub fn encode(words: impl Fn(usize) -> u16, width: u32, height: u32, samples: u16, bits_allocated: u16) -> Vec<u8> {
+    let bytes_per_sample = if bits_allocated == 16 { 2 } else { 1 };
+    let (w, h, spp) = (width as usize, height as usize, samples as usize);
+    let count = spp * bytes_per_sample;
+    let mut out = vec![0u8; 64];
+    out[..4].copy_from_slice(&(count as u32).to_le_bytes());
+    let mut row = Vec::with_capacity(w);
+    for seg in 0..count {
+        let offset = out.len() as u32;
+        out[4 + 4 * seg..8 + 4 * seg].copy_from_slice(&offset.to_le_bytes());
+        let (sample, shift) = (seg / bytes_per_sample, 8 * (bytes_per_sample - 1 - seg % bytes_per_sample));
+        for y in 0..h {
+            row.clear();
+            row.extend((0..w).map(|x| (words((y * w + x) * spp + sample) >> shift) as u8));
+            pack_bits(&row, &mut out);
+        }
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+    }
+    out
+}
+
+/// PackBits: runs of two or more equal bytes as a repeat (up to 128), the rest as literals
+/// (up to 128), a literal ending where a run of three begins.
+fn pack_bits(src: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < src.len() {
+        let run = src[i..].iter().take(128).take_while(|&&b| b == src[i]).count();
+        if run >= 2 {
+            out.push((257 - run) as u8);
+            out.push(src[i]);
+            i += run;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < src.len() && i - start < 128 && !(i + 2 < src.len() && src[i] == src[i + 1] && src[i] == src[i + 2]) {
+            i += 1;
+        }
+        out.push((i - start - 1) as u8);
+        out.extend_from_slice(&src[start..i]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +162,50 @@ mod tests {
         let words = decode(&stream, 2, 1, 3, 16).unwrap();
         // pixel 0: R = (0x00 << 8) | 0x10, G = (0x20 << 8) | 0x30, B = (0x40 << 8) | 0x50
         assert_eq!(words, vec![0x0010, 0x2030, 0x4050, 0x0111, 0x2131, 0x4151]);
+    }
+
+    #[test]
+    fn pack_bits_round_trips_runs_literals_and_their_limits() {
+        let cases: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![5],
+            vec![1, 1],
+            vec![7; 300],
+            (0..=255).chain(0..=255).collect(),
+            [vec![1, 2], vec![3; 3], vec![4, 5, 5, 6], vec![9; 129]].concat(),
+        ];
+        for src in cases {
+            let mut packed = Vec::new();
+            pack_bits(&src, &mut packed);
+            let mut back = Vec::new();
+            unpack_bits(&packed, src.len(), &mut back).unwrap();
+            assert_eq!(back, src);
+        }
+        let mut packed = Vec::new();
+        pack_bits(&[7; 300], &mut packed);
+        assert_eq!(packed, [0x81, 7, 0x81, 7, 0xD5, 7], "runs of 128, 128 and 44");
+    }
+
+    #[test]
+    fn encoded_frames_decode_to_their_samples() {
+        let mut seed = 7u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as u16
+        };
+        for (w, h, spp, bits) in [(17, 5, 1, 8), (31, 4, 3, 8), (9, 9, 1, 16), (6, 2, 3, 16), (1, 1, 1, 8)] {
+            let mask = if bits == 8 { 0xFF } else { 0xFFFF };
+            // Noise with runs: a value repeats for a random length.
+            let mut words = Vec::new();
+            while words.len() < w * h * spp {
+                let (v, n) = (next() & mask, 1 + next() as usize % 6);
+                words.extend(std::iter::repeat_n(v, n));
+            }
+            words.truncate(w * h * spp);
+            let stream = encode(|i| words[i], w as u32, h as u32, spp as u16, bits);
+            assert_eq!(stream.len() % 2, 0);
+            assert_eq!(decode(&stream, w as u32, h as u32, spp as u16, bits).unwrap(), words, "{w}x{h}x{spp} {bits} bits");
+        }
     }
 
     #[test]

@@ -1,13 +1,27 @@
 //! Put decoded (and masked) frames back into the data set as native little-endian Pixel
-//! Data, and update the Image Pixel attributes that change.
+//! Data (or RLE Lossless), and update the Image Pixel attributes that change.
 
 use super::decode::{DecodedImage, Frame, Samples, BITS_ALLOCATED, PHOTOMETRIC, PIXEL_DATA, PLANAR};
 use super::PixelError;
-use dicom_core::value::PrimitiveValue;
+use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Tag, VR};
 use dicom_object::mem::InMemDicomObject;
 
 const BURNED_IN_ANNOTATION: Tag = Tag(0x0028, 0x0301);
+
+pub const EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1";
+pub const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// Each frame as one RLE Lossless fragment (dropped once encoded).
+fn rle_fragments(frames: Vec<Frame>) -> Vec<Vec<u8>> {
+    frames
+        .into_iter()
+        .map(|f| match &f.data {
+            Samples::U8(v) => super::rle::encode(|i| v[i] as u16, f.width, f.height, f.samples, f.bits_allocated),
+            Samples::U16(v) => super::rle::encode(|i| v[i], f.width, f.height, f.samples, f.bits_allocated),
+        })
+        .collect()
+}
 
 /// The frames as native Pixel Data bytes (little endian; 1-bit data packed LSB first,
 /// frames contiguous), padded to even length. Each frame is dropped once copied, so the
@@ -43,16 +57,24 @@ pub fn native_bytes(frames: Vec<Frame>) -> Vec<u8> {
 }
 
 /// Replace Pixel Data with the frames, uncompressed (little endian; OW for 16 bits, OB
-/// otherwise); set Photometric Interpretation, Planar Configuration 0 (colour) and Burned
-/// In Annotation NO; remove the Extended Offset Table (it describes encapsulated data only).
-pub fn write_pixels(obj: &mut InMemDicomObject, image: DecodedImage) -> Result<(), PixelError> {
+/// otherwise) or, with `rle` and 8 or 16 bits allocated, as RLE Lossless fragments (one per
+/// frame, empty basic offset table); set Photometric Interpretation, Planar Configuration 0
+/// (colour) and Burned In Annotation NO; remove the Extended Offset Table (it describes the
+/// input's fragments). Returns the transfer syntax the data set must be written in.
+pub fn write_pixels(obj: &mut InMemDicomObject, image: DecodedImage, rle: bool) -> Result<&'static str, PixelError> {
     let first = image.frames.first().ok_or_else(|| PixelError::Malformed("no frames".into()))?;
     let (bits_allocated, samples) = (first.bits_allocated, first.samples);
     let photometric = image.info.photometric;
     // The old value goes first, so that the old and the new pixels are not held together.
     obj.remove_element(PIXEL_DATA);
-    let vr = if bits_allocated == 16 { VR::OW } else { VR::OB };
-    obj.put(DataElement::new(PIXEL_DATA, vr, PrimitiveValue::U8(native_bytes(image.frames).into())));
+    let rle = rle && matches!(bits_allocated, 8 | 16);
+    if rle {
+        let fragments = PixelFragmentSequence::new(Vec::<u32>::new(), rle_fragments(image.frames));
+        obj.put(DataElement::new(PIXEL_DATA, VR::OB, Value::PixelSequence(fragments)));
+    } else {
+        let vr = if bits_allocated == 16 { VR::OW } else { VR::OB };
+        obj.put(DataElement::new(PIXEL_DATA, vr, PrimitiveValue::U8(native_bytes(image.frames).into())));
+    }
     // Extended Offset Table and its lengths describe encapsulated fragments only.
     obj.remove_element(Tag(0x7FE0, 0x0001));
     obj.remove_element(Tag(0x7FE0, 0x0002));
@@ -62,5 +84,5 @@ pub fn write_pixels(obj: &mut InMemDicomObject, image: DecodedImage) -> Result<(
         obj.put(DataElement::new(PLANAR, VR::US, PrimitiveValue::from(0u16)));
     }
     obj.put(DataElement::new(BURNED_IN_ANNOTATION, VR::CS, PrimitiveValue::from("NO")));
-    Ok(())
+    Ok(if rle { RLE_LOSSLESS } else { EXPLICIT_VR_LITTLE_ENDIAN })
 }

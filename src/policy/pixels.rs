@@ -29,6 +29,17 @@ pub enum FramePolicy {
     Sampled,
 }
 
+/// How cleaned pixels are written.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PixelOutput {
+    /// Uncompressed, Explicit VR Little Endian.
+    #[default]
+    Native,
+    /// RLE Lossless (8 and 16 bits allocated; other depths are written native).
+    Rle,
+}
+
 /// A known region: rectangles masked on every frame of matching images, in the spirit of
 /// the CTP DicomPixelAnonymizer scripts. Text fields match case-insensitively as
 /// substrings; an absent field matches anything.
@@ -100,6 +111,8 @@ pub struct PixelPolicy {
     pub max_side: u32,
     pub frames: FramePolicy,
     pub sample_every: u32,
+    /// How cleaned pixels are written: `native` (uncompressed) or `rle` (RLE Lossless).
+    pub output: PixelOutput,
     /// Known regions masked in addition to what the detector finds (modes detect and rules).
     pub regions: Vec<RegionRule>,
     /// SOP classes whose pixels are computed grids that cannot carry burned-in text (RT
@@ -122,6 +135,7 @@ impl Default for PixelPolicy {
             max_side: 1280,
             frames: FramePolicy::Sampled,
             sample_every: 12,
+            output: PixelOutput::Native,
             regions: Vec::new(),
             computed_sop_classes: vec![RT_DOSE.into()],
             max_frames: 10_000,
