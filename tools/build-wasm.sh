@@ -104,14 +104,17 @@ cat > pkg/package.json <<EOF
     ".": { "types": "./dicom_deid.d.ts", "default": "./dicom_deid.js" },
     "./dicom_deid_bg.wasm": "./dicom_deid_bg.wasm",
     "./dicom_deid_relaxed_bg.wasm": "./dicom_deid_relaxed_bg.wasm",
+    "./relaxed-simd": { "types": "./relaxed-simd.d.ts", "default": "./relaxed-simd.js" },
     "./types": { "types": "./types.d.ts" }
   },
-  "files": ["dicom_deid.js", "dicom_deid.d.ts", "dicom_deid_bg.wasm", "dicom_deid_relaxed_bg.wasm", "dicom_deid_bg.wasm.d.ts", "types.d.ts", "README.md"],
+  "files": ["dicom_deid.js", "dicom_deid.d.ts", "dicom_deid_bg.wasm", "dicom_deid_relaxed_bg.wasm", "dicom_deid_bg.wasm.d.ts", "relaxed-simd.js", "relaxed-simd.d.ts", "types.d.ts", "README.md"],
   "sideEffects": ["./snippets/*"],
   "keywords": ["dicom", "de-identification", "anonymization", "ps3.15", "wasm"]
 }
 EOF
 cp www/pkg-types.d.ts pkg/types.d.ts
+cp www/pkg-relaxed-simd.js pkg/relaxed-simd.js
+cp www/pkg-relaxed-simd.d.ts pkg/relaxed-simd.d.ts
 cp www/pkg-README.md pkg/README.md
 echo "build-wasm: pkg/ ready ($(du -k pkg/dicom_deid_bg.wasm | cut -f1) KiB wasm, $(gzip -9c pkg/dicom_deid_bg.wasm | wc -c | awk '{printf "%d KiB gzip", $1/1024}'))"
 

@@ -15,6 +15,9 @@
 //      {type:"mappings", mappings}
 //      {type:"preview", id, before: {width, height, rgba}|{error}, after: ...}
 import init, { initSync, Deidentifier, lastPanic, previewFrame } from "../pkg/dicom_deid.js";
+// Where the engine has relaxed SIMD, the served page runs the build whose matrix kernels use
+// fused multiply-add (faster); elsewhere, and in the single file, the baseline build.
+import { hasRelaxedSimd } from "../pkg/relaxed-simd.js";
 
 let deid = null;
 let mod = null;
@@ -53,27 +56,6 @@ async function harvestOne(blob) {
 // Messages may overlap at awaits (a worker reads its next file while it works on the
 // current one); everything else waits for the instance.
 let ready = null;
-
-// A module of one function that uses f32x4.relaxed_madd: valid only where the engine has
-// relaxed SIMD. There the served page runs the build whose matrix kernels use fused
-// multiply-add (faster); elsewhere, and in the single file, the baseline simd128 build.
-const RELAXED_SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
-  0x03, 0x02, 0x01, 0x00, // function 0 of that type
-  0x0a, 0x3d, 0x01, 0x3b, 0x00, // code: one body of 59 bytes, no locals
-  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array(16).fill(0)]), // v128.const 0, three times
-  0xfd, 0x85, 0x02, // f32x4.relaxed_madd
-  0x0b, // end
-]);
-
-function hasRelaxedSimd() {
-  try {
-    return WebAssembly.validate(RELAXED_SIMD_PROBE);
-  } catch (_) {
-    return false;
-  }
-}
 
 async function initInstance(m) {
   if (!mod) {
