@@ -106,9 +106,10 @@ pub fn check_complete(file: &DefaultDicomObject) -> Result<()> {
              de-identified; make a new one from the outputs if one is needed",
         ));
     }
-    // The instance's own UIDs encoded as UN (unknown VR) are bytes to the engine: they could
-    // not be remapped and would be removed, leaving an output that is no valid instance
-    // (pydicom's rtdose_rle.dcm). Withheld instead, with the reason.
+    // The instance's own UIDs still encoded as UN after parsing (`unknown_vr` re-reads them
+    // as UI except in explicit big endian) are bytes to the engine: they could not be
+    // remapped and would be removed, leaving an output that is no valid instance. Withheld
+    // instead, with the reason.
     for (tag, name) in [
         (Tag(0x0008, 0x0016), "SOP Class UID"),
         (Tag(0x0008, 0x0018), "SOP Instance UID"),
