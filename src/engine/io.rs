@@ -1,6 +1,7 @@
 //! Bytes in, bytes out: parsing with clear errors, the transfer-syntax check, and writing
 //! with a rebuilt file meta group (no source AE title, no private meta information).
 
+use super::EXPLICIT_LE;
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::Limits;
 use dicom_core::value::PrimitiveValue;
@@ -39,7 +40,7 @@ fn parse_unresolved(input: &[u8], header_only: bool, limits: &Limits) -> Result<
         // Deflated: the data set the walk checked, read as the explicit VR little endian it
         // is once inflated, under the file's own meta group.
         Some(inflated) => {
-            let ts = TransferSyntaxRegistry.get(super::structure::EXPLICIT_LE).expect("a built-in syntax");
+            let ts = TransferSyntaxRegistry.get(EXPLICIT_LE).expect("a built-in syntax");
             InMemDicomObject::read_dataset_with_ts(inflated.data_set.as_slice(), ts)
                 .map(|obj| obj.with_exact_meta(inflated.meta))
                 .map_err(|e| Error::parse(format!("cannot parse the DICOM data: {}", error_chain(&e))))
@@ -158,7 +159,6 @@ pub fn transfer_syntax(meta: &FileMetaTable) -> String {
     meta.transfer_syntax().trim_end_matches('\0').to_string()
 }
 
-const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 const EXPLICIT_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
 const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);

@@ -6,6 +6,7 @@ pub(crate) mod classify;
 mod harvest;
 pub(crate) mod io;
 mod structure;
+pub(crate) use structure::EXPLICIT_LE;
 mod unknown_vr;
 /// The engine's parse (header walk, then dicom-object), for callers and fuzz targets.
 pub use io::parse;

@@ -89,7 +89,7 @@ fn retype(obj: &mut InMemDicomObject, tag: Tag, to: VR, charset: Option<&str>) {
 }
 
 /// The implicit VR little endian bytes of a value, read as `vr`.
-pub(crate) fn read_as(bytes: &[u8], vr: VR, charset: Option<&str>) -> Option<PrimitiveValue> {
+fn read_as(bytes: &[u8], vr: VR, charset: Option<&str>) -> Option<PrimitiveValue> {
     fn numbers<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Option<SmallVec<[T; 2]>> {
         (bytes.len() % N == 0).then(|| bytes.chunks_exact(N).map(|c| f(c.try_into().expect("chunk of N"))).collect())
     }
@@ -134,8 +134,7 @@ fn text(bytes: &[u8], charset: Option<&str>) -> Option<String> {
 
 fn trim_padding(s: &str, vr: VR) -> &str {
     match vr {
-        VR::UI => s.trim_end_matches(['\0', ' ']),
-        VR::LT | VR::ST | VR::UT | VR::UR => s.trim_end_matches([' ', '\0']),
+        VR::UI | VR::LT | VR::ST | VR::UT | VR::UR => s.trim_end_matches(['\0', ' ']),
         _ => s.trim_matches([' ', '\0']),
     }
 }

@@ -9,7 +9,6 @@ use dicom_object::mem::InMemDicomObject;
 
 const BURNED_IN_ANNOTATION: Tag = Tag(0x0028, 0x0301);
 
-pub const EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1";
 pub const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 
 /// Each frame as one RLE Lossless fragment (dropped once encoded).
@@ -84,5 +83,5 @@ pub fn write_pixels(obj: &mut InMemDicomObject, image: DecodedImage, rle: bool) 
         obj.put(DataElement::new(PLANAR, VR::US, PrimitiveValue::from(0u16)));
     }
     obj.put(DataElement::new(BURNED_IN_ANNOTATION, VR::CS, PrimitiveValue::from("NO")));
-    Ok(if rle { RLE_LOSSLESS } else { EXPLICIT_VR_LITTLE_ENDIAN })
+    Ok(if rle { RLE_LOSSLESS } else { crate::engine::EXPLICIT_LE })
 }
