@@ -14,8 +14,8 @@ pub fn register(onnx: &mut tract_onnx::Onnx) {
     onnx.op_register.insert("GlobalAveragePool", |_, _: &NodeProto| Ok((expand(GlobalMean), vec![])));
 }
 
-/// The inference-time operator (shape rules as tract's GlobalAvgPool; f32 only, which is
-/// what the detector feeds).
+/// The inference-time operator (shape rules as tract's GlobalAvgPool): f32 inputs, which
+/// the detector feeds, become [`SpatialMean`]; other types tract's own expansion.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct GlobalMean;
 
