@@ -73,11 +73,25 @@ impl EvalOp for SpatialMean {
         ensure!(area > 0, "GlobalAveragePool of an empty input");
         let flat = input.as_standard_layout();
         let flat = flat.as_slice().expect("standard layout");
-        let means: Vec<f32> = flat.chunks_exact(area).map(|plane| plane.iter().sum::<f32>() / area as f32).collect();
+        let means: Vec<f32> = flat.chunks_exact(area).map(|plane| sum(plane) / area as f32).collect();
         let mut out_shape = vec![n, c];
         out_shape.extend(std::iter::repeat_n(1, shape.len() - 2));
         Ok(tvec!(Tensor::from_shape(&out_shape, &means)?.into_tvalue()))
     }
+}
+
+/// The sum of `xs` in eight running lanes, which the compiler vectorises (one running sum
+/// it cannot: floating-point addition is not reordered).
+fn sum(xs: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (lane, x) in lanes.iter_mut().zip(chunk) {
+            *lane += x;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
 }
 
 impl TypedOp for SpatialMean {
@@ -90,4 +104,27 @@ impl TypedOp for SpatialMean {
     }
 
     as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lane_sum_adds_every_element_whatever_the_length() {
+        for n in [0usize, 1, 7, 8, 9, 17, 256, 300] {
+            let xs: Vec<f32> = (0..n).map(|i| (i % 13) as f32 - 4.0).collect();
+            let expected: f32 = xs.iter().map(|&x| x as f64).sum::<f64>() as f32;
+            assert_eq!(sum(&xs), expected, "length {n}");
+        }
+    }
+
+    #[test]
+    fn means_per_image_and_channel() {
+        // N=2, C=2, 1x3: planes [1 2 3], [4 5 6], [7 8 9], [10 11 12].
+        let x = Tensor::from_shape(&[2, 2, 1, 3], &(1..=12).map(|v| v as f32).collect::<Vec<_>>()).unwrap();
+        let out = SpatialMean.eval(&EvalContext::out_of_plan(), tvec!(x.into_tvalue())).unwrap();
+        assert_eq!(out[0].shape(), &[2, 2, 1, 1]);
+        assert_eq!(out[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect::<Vec<_>>(), vec![2.0, 5.0, 8.0, 11.0]);
+    }
 }
