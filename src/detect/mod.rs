@@ -175,7 +175,6 @@ fn retyped(base: &TypedModel, w: u32, h: u32) -> TractResult<TypedModel> {
     let mut model = base.clone();
     let input = model.input_outlets()?[0];
     model.nodes[input.node].op = Box::new(tract_onnx::tract_core::ops::source::TypedSource::new(input_fact(w, h)));
-    model.set_outlet_fact(input, input_fact(w, h))?;
     model.refresh_output_facts()?;
     Ok(model)
 }
