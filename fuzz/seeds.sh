@@ -15,7 +15,8 @@ corpus=${CORPUS_DIR:-/tmp/corpus/input}
 
 rm -rf "$out"
 mkdir -p "$out/deidentify" "$out/pixels" "$out/policy_json"
-CARGO_TARGET_DIR="$here/target/seedgen" cargo run --quiet --manifest-path "$here/seedgen/Cargo.toml" -- "$root" "$out"
+# No debug info: a debug build of the crate and its dependencies is gigabytes otherwise.
+CARGO_PROFILE_DEV_DEBUG=0 CARGO_TARGET_DIR="$here/target/seedgen" cargo run --quiet --manifest-path "$here/seedgen/Cargo.toml" -- "$root" "$out"
 
 if [ -d "$corpus" ]; then
     n=0

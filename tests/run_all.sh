@@ -10,6 +10,12 @@ bash tools/setup.sh
 SHARED=${SHARED:-$(cd .. && pwd)/shared}
 VENV=${EVAL_VENV:-/tmp/evalenv}
 WORK=${WORK_DIR:-$(mktemp -d)}
+# PRUNE_BUILDS=1 (what .ci/run sets): delete each step's build output once the step is done,
+# so that the run fits on a machine with little free disk (the builds add up to ~6 GB).
+PRUNE=${PRUNE_BUILDS:-0}
+free_disk() { echo "   (free disk: $(df -h --output=avail . | tail -1 | tr -d ' '))"; }
+prune() { [ "$PRUNE" = 1 ] || return 0; rm -rf "$@"; free_disk; }
+free_disk
 
 echo "== cargo test"
 # test-release = release without LTO (see Cargo.toml); the CLI it builds is used below.
@@ -27,17 +33,20 @@ $BIN "$WORK/corpus/input" --out "$WORK/out" --quiet --report "$WORK/report.jsonl
 "$VENV/bin/python" "$SHARED/eval/score.py" --corpus "$WORK/corpus" --tool dicom-deid="$WORK/out" \
   --json "$WORK/score.json" --details
 "$VENV/bin/python" tests/e2e/check_corpus.py "$WORK/score.json" "$WORK/out" "$WORK/corpus"
+prune target/test-release
 
 echo "== short fuzz run (the header targets; docs/robustness.md)"
 # A fixed seed and number of runs: the same inputs on every machine (at most 5 min each).
 FUZZ_SECONDS=${FUZZ_SECONDS:-300} FUZZ_RUNS=${FUZZ_RUNS:-20000} CORPUS_DIR="$WORK/corpus/input" \
   bash tools/fuzz-smoke.sh deidentify policy_json
+prune fuzz/target
 
 echo "== browser: wasm build, page build, end to end in headless Chromium"
 bash tools/build-wasm.sh --test   # installs the wasm32 target, wasm-bindgen-cli, chromium if missing
 npm ci --no-audit --no-fund --loglevel=error
 npm run build
 SHARED="$SHARED" EVAL_VENV="$VENV" CORPUS_DIR="$WORK/corpus" WORK_DIR="$WORK/browser" node tests/browser/e2e.mjs
+prune target/wasm target/wasm-relaxed target/wasm32-unknown-unknown
 
 echo "== supply chain: cargo-deny, npm lockfile and audit, no eval in dist/"
 bash tools/supply-chain.sh
