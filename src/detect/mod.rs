@@ -111,15 +111,19 @@ impl Detector {
     }
 
     /// The decluttered graph for an input of `w x h`, re-typed from the shared graph when
-    /// there is one (and updating what is known about it).
+    /// there is one (and updating what is known about it). The lock is not held while a
+    /// graph is built: threads asking for different sizes build them at the same time.
     fn decluttered(&self, w: u32, h: u32) -> TractResult<TypedModel> {
-        let mut graph = self.graph.lock().map_err(|_| TractError::msg("detector lock poisoned"))?;
-        if let SharedGraph::Shared(base) = &*graph {
-            if let Ok(model) = retyped(base, w, h) {
-                return Ok(model);
-            }
+        let graph = || self.graph.lock().map_err(|_| TractError::msg("detector lock poisoned"));
+        let shared = match &*graph()? {
+            SharedGraph::Shared(base) => Some(Arc::clone(base)),
+            _ => None,
+        };
+        if let Some(Ok(model)) = shared.map(|base| retyped(&base, w, h)) {
+            return Ok(model);
         }
         let model = self.model.clone().with_input_fact(0, input_fact(w, h).into())?.into_typed()?.into_decluttered()?;
+        let mut graph = graph()?;
         *graph = match std::mem::replace(&mut *graph, SharedGraph::PerSize) {
             SharedGraph::Unseen => SharedGraph::FirstSize(Arc::new(model.clone())),
             SharedGraph::FirstSize(first) if same_graph_but_input(&first, &model) => SharedGraph::Shared(first),
