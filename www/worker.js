@@ -17,7 +17,7 @@
 import init, { initSync, Deidentifier, lastPanic, previewFrame } from "../pkg/dicom_deid.js";
 // Where the engine has relaxed SIMD, the served page runs the build whose matrix kernels use
 // fused multiply-add (faster); elsewhere, and in the single file, the baseline build.
-import { hasRelaxedSimd } from "../pkg/relaxed-simd.js";
+import { coreUrl, hasRelaxedSimd } from "../pkg/relaxed-simd.js";
 
 let deid = null;
 let mod = null;
@@ -60,10 +60,10 @@ let ready = null;
 async function initInstance(m) {
   if (!mod) {
     if (m.module) mod = initSync({ module: m.module });
-    else if (hasRelaxedSimd()) {
-      mod = await init({ module_or_path: new URL("../pkg/dicom_deid_relaxed_bg.wasm", import.meta.url) });
-      coreBuild = "simd128+relaxed-simd";
-    } else mod = await init();
+    else {
+      mod = await init({ module_or_path: coreUrl() });
+      if (hasRelaxedSimd()) coreBuild = "simd128+relaxed-simd";
+    }
   }
   deid?.free();
   deid = new Deidentifier(m.policy || null, m.secret || null, !!m.recordMappings, false);
