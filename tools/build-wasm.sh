@@ -5,7 +5,7 @@
 # downloading only from crates.io, npm and Debian.
 #
 #   bash tools/build-wasm.sh            # -> pkg/ (ESM + .d.ts + wasm + README)
-#   bash tools/build-wasm.sh --test     # the same, then the binding's wasm-bindgen tests
+#   bash tools/build-wasm.sh --test     # the same, with the binding's wasm-bindgen tests
 #                                       # (src/wasm.rs) under Node
 #
 # Notes:
@@ -68,6 +68,14 @@ rm -rf pkg
 wasm-bindgen --target web --out-dir pkg --out-name dicom_deid \
   target/wasm/wasm32-unknown-unknown/release/dicom_deid.wasm
 optimise pkg/dicom_deid_bg.wasm
+if [ "$RUN_TESTS" = 1 ]; then
+  echo "build-wasm: the binding's tests under Node (wasm-bindgen-test)"
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --lib --release --target wasm32-unknown-unknown --target-dir target/wasm -j "$JOBS" wasm::
+fi
+# PRUNE_BUILDS=1 (CI, short of disk): each module's build is deleted once it is in pkg/.
+prune() { [ "${PRUNE_BUILDS:-0}" != 1 ] || rm -rf "$@"; }
+prune target/wasm
 
 echo "build-wasm: compiling the core again with relaxed SIMD (simd128 + relaxed-simd)"
 build_module target/wasm-relaxed +simd128,+relaxed-simd
@@ -79,6 +87,7 @@ cmp -s pkg/dicom_deid.js target/wasm-relaxed/bindgen/dicom_deid.js \
   || { echo "build-wasm: the relaxed-SIMD build's JS bindings differ from the baseline's" >&2; exit 1; }
 cp target/wasm-relaxed/bindgen/dicom_deid_bg.wasm pkg/dicom_deid_relaxed_bg.wasm
 optimise pkg/dicom_deid_relaxed_bg.wasm --enable-relaxed-simd
+prune target/wasm-relaxed
 
 # --- the page's "Try a sample" study (fake PHI), made by the project's own code -------------
 # (tools/make-sample is a crate of its own, outside the main crate's builds; it starts from
@@ -118,8 +127,3 @@ cp www/pkg-relaxed-simd.d.ts pkg/relaxed-simd.d.ts
 cp www/pkg-README.md pkg/README.md
 echo "build-wasm: pkg/ ready ($(du -k pkg/dicom_deid_bg.wasm | cut -f1) KiB wasm, $(gzip -9c pkg/dicom_deid_bg.wasm | wc -c | awk '{printf "%d KiB gzip", $1/1024}'))"
 
-if [ "$RUN_TESTS" = 1 ]; then
-  echo "build-wasm: the binding's tests under Node (wasm-bindgen-test)"
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    cargo test --lib --release --target wasm32-unknown-unknown --target-dir target/wasm -j "$JOBS" wasm::
-fi
