@@ -38,20 +38,26 @@ cli_corpus() { # NAME [make_corpus.py options]: generate (once), de-identify, sc
 cli_corpus corpus             # the default corpus (also what the page is tested on below)
 # Another seed: other patients, texts, dates and burned-in boxes (not tuned on).
 cli_corpus corpus-seed2 --seed 2
-prune target/test-release
+prune target/test-release "$WORK"/out-* "$WORK/corpus-seed2"
 
+HAD_NIGHTLY=$(rustup run nightly rustc --version >/dev/null 2>&1 && echo 1 || echo 0)
 echo "== short fuzz run (the header targets; docs/robustness.md)"
 # A fixed seed and number of runs: the same inputs on every machine (at most 5 min each).
 FUZZ_SECONDS=${FUZZ_SECONDS:-300} FUZZ_RUNS=${FUZZ_RUNS:-20000} CORPUS_DIR="$WORK/corpus/input" \
   bash tools/fuzz-smoke.sh deidentify policy_json
 prune fuzz/target
+# The nightly toolchain was installed for the fuzz run only (when it was not there before).
+if [ "$PRUNE" = 1 ] && [ "$HAD_NIGHTLY" = 0 ]; then
+  rustup toolchain uninstall nightly >/dev/null 2>&1 || true
+  free_disk
+fi
 
 echo "== browser: wasm build, page build, end to end in headless Chromium"
 bash tools/build-wasm.sh --test   # installs the wasm32 target, wasm-bindgen-cli, chromium if missing
 npm ci --no-audit --no-fund --loglevel=error
 npm run build
 SHARED="$SHARED" EVAL_VENV="$VENV" CORPUS_DIR="$WORK/corpus" WORK_DIR="$WORK/browser" node tests/browser/e2e.mjs
-free_disk
+prune "$WORK/browser"
 
 echo "== supply chain: cargo-deny, npm lockfile and audit, no eval in dist/"
 bash tools/supply-chain.sh
