@@ -120,6 +120,25 @@ fn same_secret_same_output_other_secret_other_uids() {
 }
 
 #[test]
+fn a_meta_group_without_its_group_length_is_read_as_with_it() {
+    for ts in [EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE, DEFLATED] {
+        let input = file(&EN_PATIENT, &STUDY_A, 1, ts);
+        assert_eq!((&input[132..136], &input[136..138]), (&[2u8, 0, 0, 0][..], &b"UL"[..]), "the fixture's meta group starts with its length");
+        let mut without = input[..132].to_vec();
+        without.extend_from_slice(&input[144..]);
+        // The harvest from a reader (the CLI's) and from bytes (the page's), then de-identification.
+        let (a, b) = (deid(), deid());
+        a.harvest(&input).unwrap();
+        b.harvest_from(without.as_slice()).unwrap();
+        let c = deid();
+        c.harvest(&without).unwrap();
+        let expected = a.deidentify(&input).unwrap().bytes;
+        assert_eq!(b.deidentify(&without).unwrap().bytes, expected, "{ts}");
+        assert_eq!(c.deidentify(&without).unwrap().bytes, expected, "{ts}");
+    }
+}
+
+#[test]
 fn dates_and_times_shift_consistently_per_patient() {
     let d = deid();
     let a = parse(&d.deidentify(&file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE)).unwrap().bytes);

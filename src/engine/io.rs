@@ -35,6 +35,8 @@ fn with_known_vrs(mut file: DefaultDicomObject) -> DefaultDicomObject {
 }
 
 fn parse_unresolved(input: &[u8], header_only: bool, limits: &Limits) -> Result<DefaultDicomObject> {
+    let repaired = super::structure::with_meta_group_length(input);
+    let input = repaired.as_deref().unwrap_or(input);
     match super::structure::check(input, limits)? {
         None => parse_from(input, header_only),
         // Deflated: the data set the walk checked, read as the explicit VR little endian it
