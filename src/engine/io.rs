@@ -65,15 +65,15 @@ fn parse_from(mut reader: impl Read, header_only: bool) -> Result<DefaultDicomOb
         .take(132)
         .read_to_end(&mut head)
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
-    let preamble = if head.len() >= 132 && &head[128..132] == b"DICM" {
-        ReadPreamble::Always
-    } else if head.starts_with(b"DICM") {
-        ReadPreamble::Never
-    } else {
-        return Err(Error::new(
-            ErrorKind::NotDicom,
-            "not a DICOM file: no 'DICM' marker at byte 128 (or 0); raw data sets without a file meta group are not accepted",
-        ));
+    let preamble = match super::structure::dicm_offset(&head) {
+        Some(128) => ReadPreamble::Always,
+        Some(_) => ReadPreamble::Never,
+        None => {
+            return Err(Error::new(
+                ErrorKind::NotDicom,
+                "not a DICOM file: no 'DICM' marker at byte 128 (or 0); raw data sets without a file meta group are not accepted",
+            ))
+        }
     };
     let mut opts = OpenFileOptions::new().read_preamble(preamble);
     if header_only {

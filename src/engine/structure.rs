@@ -71,14 +71,10 @@ fn walk_inner(bytes: &[u8], complete: bool, stop_at_pixel_data: bool, limits: &L
     // What can follow is unknown until the whole file is there: until then a long declared
     // length only asks for more bytes.
     let max = if complete { bytes.len() as u64 } else { u64::MAX };
-    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        128
-    } else if bytes.starts_with(b"DICM") {
-        0
-    } else if !complete && bytes.len() < 132 {
-        return Ok(Walk::NeedMore);
-    } else {
-        return Ok(Walk::Done); // not DICOM: the parser says so
+    let start = match dicm_offset(bytes) {
+        Some(at) => at,
+        None if !complete && bytes.len() < 132 => return Ok(Walk::NeedMore),
+        None => return Ok(Walk::Done), // not DICOM: the parser says so
     };
     // The file meta group (explicit VR little endian), read by dicom-object the same way:
     // after the group length, as many elements as it covers, whatever their tags (a stray
@@ -310,19 +306,25 @@ pub(crate) fn read_header(mut reader: impl Read, limits: &Limits) -> Result<Vec<
     }
 }
 
+/// Where a Part 10 file's "DICM" marker is: 128 (after the preamble), 0 (no preamble), or
+/// `None` (not a Part 10 file, or too short to tell).
+pub(crate) fn dicm_offset(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        Some(128)
+    } else if bytes.starts_with(b"DICM") {
+        Some(0)
+    } else {
+        None
+    }
+}
+
 /// The file with a File Meta Information Group Length (0002,0000) inserted, when its meta
 /// group has none. dicom-object reads a meta group only from that length, which some
 /// writers leave out; it follows exactly from the group's elements (explicit VR little
 /// endian), so such a file is read rather than refused. `None` when the group has its
 /// length, or cannot be walked to its end (the parser then reports the file).
 pub(crate) fn with_meta_group_length(bytes: &[u8]) -> Option<Vec<u8>> {
-    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        132
-    } else if bytes.starts_with(b"DICM") {
-        4
-    } else {
-        return None;
-    };
+    let start = dicm_offset(bytes)? + 4;
     let meta = &bytes[start..];
     let in_group = |at: usize| meta.get(at..at + 2) == Some(&[0x02, 0x00][..]);
     if !in_group(0) || meta.get(2..4) == Some(&[0x00, 0x00][..]) {
