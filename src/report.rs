@@ -20,6 +20,10 @@ pub struct FileReport {
     /// What the pixel cleaner did (absent when the file has no pixels or pixels are off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pixels: Option<PixelReport>,
+    /// What had to be rebuilt for the input to be read (e.g. the file meta group of a raw
+    /// data set); empty (and absent from JSON) for a well-formed Part 10 file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub input_repairs: Vec<String>,
     /// Paths of removed elements, for the verifier.
     #[serde(skip)]
     pub removed_paths: Vec<String>,

@@ -139,6 +139,30 @@ fn a_meta_group_without_its_group_length_is_read_as_with_it() {
 }
 
 #[test]
+fn a_raw_data_set_is_read_as_the_same_file_with_its_meta_group() {
+    for ts in [EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE] {
+        let input = file(&EN_PATIENT, &STUDY_A, 1, ts);
+        let group_length = u32::from_le_bytes(input[140..144].try_into().unwrap()) as usize;
+        let raw = &input[144 + group_length..];
+        let group_0008 = if ts == EXPLICIT_BE { [0x00, 0x08] } else { [0x08, 0x00] };
+        assert_eq!(raw[..2], group_0008, "{ts}: the data set starts with group 0008");
+        // The harvest from a reader (the CLI's) and from bytes (the page's), then de-identification.
+        let (a, b, c) = (deid(), deid(), deid());
+        a.harvest(&input).unwrap();
+        b.harvest_from(raw).unwrap();
+        c.harvest(raw).unwrap();
+        let expected = a.deidentify(&input).unwrap();
+        assert!(expected.report.input_repairs.is_empty());
+        for d in [&b, &c] {
+            let out = d.deidentify(raw).unwrap();
+            assert_eq!(out.bytes, expected.bytes, "{ts}");
+            let repairs = out.report.input_repairs;
+            assert!(repairs.len() == 1 && repairs[0].starts_with("no file meta group (a raw data set)"), "{ts}: {repairs:?}");
+        }
+    }
+}
+
+#[test]
 fn dates_and_times_shift_consistently_per_patient() {
     let d = deid();
     let a = parse(&d.deidentify(&file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE)).unwrap().bytes);
@@ -339,6 +363,42 @@ fn assert_no_phi_words(bytes: &[u8], words: &[&str]) {
             assert!(around.iter().any(|c| c.is_some_and(|c| c.is_ascii_alphanumeric())), "{w:?} stands alone in the output");
         }
     }
+}
+
+/// A sequence the sender did not know, written in explicit VR as UN of undefined length with
+/// its items in implicit VR (PS3.5 6.2.2): read as a sequence, so that its references are
+/// remapped and its private contents removed, instead of the file failing to parse. Also
+/// inside an explicit sequence and item of defined lengths, and items of defined length.
+#[test]
+fn sequences_encoded_as_unknown_vr_of_undefined_length_are_read_as_sequences() {
+    use common::broken::*;
+    let f = unknown_vr_sequences();
+    let (sop, study, series, referenced) = UNKNOWN_VR_SEQUENCES_UIDS;
+    let d = deid().record_mappings(true);
+    // The harvest from a reader (the CLI's) reads the same sequences.
+    d.harvest_from(f.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+    let out = d.deidentify(&f).unwrap_or_else(|e| panic!("{e}"));
+    assert_no_phi(&out.bytes, &EN_PATIENT);
+    assert!(out.report.input_repairs.iter().any(|r| r.contains("UN of undefined length")), "{:?}", out.report.input_repairs);
+    for old in [sop, study, series, referenced] {
+        assert!(!raw_contains(&out.bytes, old), "{old} survives");
+    }
+    let obj = parse(&out.bytes);
+    let uids = d.mappings().unwrap().uids;
+    let referenced_uid = |item: &dicom_object::mem::InMemDicomObject| text(item, 0x0008, 0x1155);
+    let images = obj.element(Tag(0x0008, 0x1140)).unwrap();
+    assert_eq!(images.vr().to_string(), "SQ");
+    let items = images.items().expect("a sequence");
+    assert_eq!(items.len(), 2);
+    for item in items {
+        assert_eq!(referenced_uid(item), Some(uids[referenced].clone()), "reference remapped in both items");
+        assert_eq!(text(item, 0x0008, 0x1150).as_deref(), Some(CT_IMAGE_STORAGE));
+    }
+    let source_item = &obj.element(Tag(0x0008, 0x2112)).unwrap().items().unwrap()[0];
+    assert_eq!(referenced_uid(source_item), Some(uids[referenced].clone()));
+    // The private sequences are not on the safe list: removed, at the top and in the item.
+    assert!(obj.element(Tag(0x0009, 0x1010)).is_err());
+    assert!(source_item.element(Tag(0x0009, 0x1010)).is_err());
 }
 
 /// A sender that did not know an attribute writes it as UN (explicit VR): the bytes of its

@@ -298,9 +298,13 @@ fn files_without_a_preamble_or_without_a_meta_group() {
     let good = file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE);
     // "DICM" at byte 0: legitimately readable.
     assert_eq!(outcome(&d, &good[128..], "no preamble"), None);
-    // A raw data set: refused as not a Part 10 file.
-    let raw = split_meta(&good).1;
-    assert_eq!(d.deidentify(&raw).unwrap_err().kind, ErrorKind::NotDicom);
+    // A raw data set, and a meta group without "DICM": framed and read.
+    let (meta, raw) = split_meta(&good);
+    assert_eq!(outcome(&d, &raw, "raw data set"), None);
+    assert_eq!(outcome(&d, &[&meta[132..], &raw[..]].concat(), "no marker"), None);
+    // A raw data set without its SOP UIDs (as ACR-NEMA files are): refused with the reason.
+    let acr_nema: Vec<u8> = [&[0x08, 0x00, 0x10, 0x00, 12, 0, 0, 0][..], b"ACR-NEMA 2.0", &raw[raw.len() - 64..]].concat();
+    assert_refused(&d, &acr_nema, "ACR-NEMA", ErrorKind::Unsupported, "no file meta group");
 }
 
 #[test]

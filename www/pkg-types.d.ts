@@ -150,6 +150,9 @@ export interface FileReport {
   };
   /** Absent when the file has no pixels or pixels.mode is off. */
   pixels?: PixelReport;
+  /** What had to be rebuilt for the input to be read (e.g. the file meta group of a raw
+   *  data set); absent for a well-formed Part 10 file. */
+  input_repairs?: string[];
 }
 
 export interface DeidentifyResult { bytes: Uint8Array; report: FileReport }

@@ -1,6 +1,7 @@
 //! Bytes in, bytes out: parsing with clear errors, the transfer-syntax check, and writing
 //! with a rebuilt file meta group (no source AE title, no private meta information).
 
+use super::framing::Repair;
 use super::EXPLICIT_LE;
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::Limits;
@@ -20,11 +21,32 @@ use std::io::Read;
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.255013382843542613441330358914457045651";
 pub const IMPLEMENTATION_VERSION_NAME: &str = "DICOM_DEID_010";
 
-/// Parse a DICOM Part 10 file (with or without the 128-byte preamble), after the header
-/// walk of `structure` (declared lengths, element size and nesting limits).
+/// Parse a DICOM Part 10 file (with or without the 128-byte preamble; a meta group or data
+/// set missing parts of its frame is framed first, see `framing`), after the header walk of
+/// `structure` (declared lengths, element size and nesting limits).
 /// `header_only` stops before Pixel Data.
 pub fn parse(input: &[u8], header_only: bool, limits: &Limits) -> Result<DefaultDicomObject> {
-    parse_unresolved(input, header_only, limits).map(with_known_vrs)
+    parse_framed(input, header_only, limits).map(|(file, _)| file)
+}
+
+/// As `parse`, also saying what had to be rebuilt for the file to be read: its frame
+/// (`framing`), sequences encoded as UN of undefined length (`unknown_sequences`).
+pub(crate) fn parse_framed(input: &[u8], header_only: bool, limits: &Limits) -> Result<(DefaultDicomObject, Vec<Repair>)> {
+    let mut repairs = Vec::new();
+    let framed = super::framing::as_part10(input)?;
+    let input = match &framed {
+        Some((bytes, repair)) => {
+            repairs.push(*repair);
+            bytes.as_slice()
+        }
+        None => input,
+    };
+    let rewritten = super::unknown_sequences::as_sequences(input);
+    if rewritten.is_some() {
+        repairs.push(Repair::UnknownSequences);
+    }
+    let input = rewritten.as_deref().unwrap_or(input);
+    parse_unresolved(input, header_only, limits).map(|file| (with_known_vrs(file), repairs))
 }
 
 /// UN values of attributes whose VR is known, re-read as that VR (see `unknown_vr`).
@@ -35,8 +57,6 @@ fn with_known_vrs(mut file: DefaultDicomObject) -> DefaultDicomObject {
 }
 
 fn parse_unresolved(input: &[u8], header_only: bool, limits: &Limits) -> Result<DefaultDicomObject> {
-    let repaired = super::structure::with_meta_group_length(input);
-    let input = repaired.as_deref().unwrap_or(input);
     match super::structure::check(input, limits)? {
         None => parse_from(input, header_only),
         // Deflated: the data set the walk checked, read as the explicit VR little endian it
@@ -65,13 +85,13 @@ fn parse_from(mut reader: impl Read, header_only: bool) -> Result<DefaultDicomOb
         .take(132)
         .read_to_end(&mut head)
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
-    let preamble = match super::structure::dicm_offset(&head) {
+    let preamble = match super::framing::dicm_offset(&head) {
         Some(128) => ReadPreamble::Always,
         Some(_) => ReadPreamble::Never,
         None => {
             return Err(Error::new(
                 ErrorKind::NotDicom,
-                "not a DICOM file: no 'DICM' marker at byte 128 (or 0); raw data sets without a file meta group are not accepted",
+                "not a DICOM file: no 'DICM' marker at byte 128 (or 0), and no data set starting with group 0008",
             ))
         }
     };

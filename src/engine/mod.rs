@@ -3,10 +3,12 @@
 
 mod apply;
 pub(crate) mod classify;
+mod framing;
 mod harvest;
 pub(crate) mod io;
 mod structure;
 pub(crate) use structure::EXPLICIT_LE;
+mod unknown_sequences;
 mod unknown_vr;
 /// The engine's parse (header walk, then dicom-object), for callers and fuzz targets.
 pub use io::parse;
@@ -265,20 +267,21 @@ impl Deidentifier {
     /// De-identify one DICOM file. On success the output has passed the independent
     /// verification; on any failure nothing is returned but the reason.
     pub fn deidentify(&self, input: &[u8]) -> Result<Output> {
-        let file = io::parse(input, false, &self.policy.limits)?;
-        self.deidentify_parsed(file)
+        let (file, repairs) = io::parse_framed(input, false, &self.policy.limits)?;
+        self.deidentify_parsed(file, repairs)
     }
 
     /// As `deidentify`, taking the input: it is dropped once parsed, so that a large file
     /// is not held as bytes and as a data set at once (the CLI and the page use this).
     pub fn deidentify_owned(&self, input: Vec<u8>) -> Result<Output> {
-        let file = io::parse(&input, false, &self.policy.limits)?;
+        let (file, repairs) = io::parse_framed(&input, false, &self.policy.limits)?;
         drop(input);
-        self.deidentify_parsed(file)
+        self.deidentify_parsed(file, repairs)
     }
 
-    fn deidentify_parsed(&self, file: dicom_object::DefaultDicomObject) -> Result<Output> {
+    fn deidentify_parsed(&self, file: dicom_object::DefaultDicomObject, repairs: Vec<framing::Repair>) -> Result<Output> {
         let (bytes, mut report, patient) = self.transform(file, true)?;
+        report.input_repairs = repairs.iter().map(framing::Repair::describe).collect();
         report.verification =
             crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
         Ok(Output { bytes, report })

@@ -71,7 +71,7 @@ fn walk_inner(bytes: &[u8], complete: bool, stop_at_pixel_data: bool, limits: &L
     // What can follow is unknown until the whole file is there: until then a long declared
     // length only asks for more bytes.
     let max = if complete { bytes.len() as u64 } else { u64::MAX };
-    let start = match dicm_offset(bytes) {
+    let start = match super::framing::dicm_offset(bytes) {
         Some(at) => at,
         None if !complete && bytes.len() < 132 => return Ok(Walk::NeedMore),
         None => return Ok(Walk::Done), // not DICOM: the parser says so
@@ -284,7 +284,7 @@ fn declared_too_long(len: Length, max: u64) -> Error {
 /// (or of the file, when a declared length has to be checked against its end).
 pub(crate) fn read_header(mut reader: impl Read, limits: &Limits) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    let mut want: u64 = 64 << 10;
+    let mut want = super::framing::SNIFF_BYTES as u64;
     loop {
         let have = bytes.len() as u64;
         let got = (&mut reader)
@@ -293,60 +293,20 @@ pub(crate) fn read_header(mut reader: impl Read, limits: &Limits) -> Result<Vec<
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
         let complete = (got as u64) < want - have;
         if have == 0 {
-            // The first read holds the meta group (it is at most a few hundred bytes).
-            if let Some(repaired) = with_meta_group_length(&bytes) {
-                bytes = repaired;
+            // The first read holds the meta group (a few hundred bytes), or the start of a
+            // raw data set as far as `framing` looks for its UIDs.
+            if let Some((framed, _)) = super::framing::as_part10(&bytes)? {
+                bytes = framed;
             }
         }
-        match walk(&bytes, complete, true, limits)? {
-            Walk::Done => return Ok(bytes),
-            Walk::NeedMore if complete => return Ok(bytes),
+        // Sequences encoded as UN of undefined length are read as SQ, as by `io::parse`.
+        let rewritten = super::unknown_sequences::as_sequences(&bytes);
+        match walk(rewritten.as_deref().unwrap_or(&bytes), complete, true, limits)? {
+            Walk::Done => return Ok(rewritten.unwrap_or(bytes)),
+            Walk::NeedMore if complete => return Ok(rewritten.unwrap_or(bytes)),
             Walk::NeedMore => want = want.saturating_mul(4),
         }
     }
-}
-
-/// Where a Part 10 file's "DICM" marker is: 128 (after the preamble), 0 (no preamble), or
-/// `None` (not a Part 10 file, or too short to tell).
-pub(crate) fn dicm_offset(bytes: &[u8]) -> Option<usize> {
-    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        Some(128)
-    } else if bytes.starts_with(b"DICM") {
-        Some(0)
-    } else {
-        None
-    }
-}
-
-/// The file with a File Meta Information Group Length (0002,0000) inserted, when its meta
-/// group has none. dicom-object reads a meta group only from that length, which some
-/// writers leave out; it follows exactly from the group's elements (explicit VR little
-/// endian), so such a file is read rather than refused. `None` when the group has its
-/// length, or cannot be walked to its end (the parser then reports the file).
-pub(crate) fn with_meta_group_length(bytes: &[u8]) -> Option<Vec<u8>> {
-    let start = dicm_offset(bytes)? + 4;
-    let meta = &bytes[start..];
-    let in_group = |at: usize| meta.get(at..at + 2) == Some(&[0x02, 0x00][..]);
-    if !in_group(0) || meta.get(2..4) == Some(&[0x00, 0x00][..]) {
-        return None;
-    }
-    let decoder = dicom_encoding::decode::file_header_decoder();
-    let mut cursor = Cursor::new(meta);
-    while in_group(cursor.position() as usize) {
-        let (header, _) = decoder.decode_header(&mut cursor).ok()?;
-        let end = cursor.position() + u64::from(header.len.get()?);
-        if end > meta.len() as u64 {
-            return None;
-        }
-        cursor.set_position(end);
-    }
-    let group_length = u32::try_from(cursor.position()).ok()?;
-    let mut out = Vec::with_capacity(bytes.len() + 12);
-    out.extend_from_slice(&bytes[..start]);
-    out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 0x04, 0x00]);
-    out.extend_from_slice(&group_length.to_le_bytes());
-    out.extend_from_slice(meta);
-    Some(out)
 }
 
 #[cfg(test)]
@@ -362,27 +322,6 @@ mod tests {
         assert_eq!(walk(b"", false, true, &limits()).unwrap(), Walk::NeedMore);
         assert_eq!(walk(b"hello", true, true, &limits()).unwrap(), Walk::Done);
         assert_eq!(walk(&[0u8; 200], true, false, &limits()).unwrap(), Walk::Done);
-    }
-
-    #[test]
-    fn a_missing_meta_group_length_is_computed_from_the_group() {
-        let mut b = vec![0u8; 128];
-        b.extend_from_slice(b"DICM");
-        b.extend_from_slice(&[0x02, 0x00, 0x01, 0x00, b'O', b'B', 0, 0, 2, 0, 0, 0, 0, 1]); // 14 bytes
-        b.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I', 20, 0]);
-        b.extend_from_slice(b"1.2.840.10008.1.2.1\0"); // 28 bytes
-        b.extend_from_slice(&[0x08, 0x00, 0x16, 0x00, b'U', b'I', 2, 0, b'1', 0]);
-        let fixed = with_meta_group_length(&b).unwrap();
-        assert_eq!(&fixed[132..144], &[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0, 42, 0, 0, 0]);
-        assert_eq!(&fixed[144..], &b[132..]);
-        assert_eq!(FileMetaTable::from_reader(&mut &fixed[128..]).unwrap().transfer_syntax(), "1.2.840.10008.1.2.1");
-        // Nothing to do: a group with its length, a file without "DICM", a group cut short.
-        assert_eq!(with_meta_group_length(&fixed), None);
-        assert_eq!(with_meta_group_length(&b[..100]), None);
-        assert_eq!(with_meta_group_length(&b[..150]), None);
-        // Without a preamble.
-        let short = with_meta_group_length(&b[128..]).unwrap();
-        assert_eq!(short, fixed[128..]);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub fn implicit_le(group: u16, elem: u16, value: &[u8]) -> Vec<u8> {
     v
 }
 
-fn tag_bytes(group: u16, elem: u16) -> Vec<u8> {
+pub fn tag_bytes(group: u16, elem: u16) -> Vec<u8> {
     let mut v = group.to_le_bytes().to_vec();
     v.extend_from_slice(&elem.to_le_bytes());
     v
@@ -119,6 +119,62 @@ pub fn nested_sequences(depth: usize) -> Vec<u8> {
         body.extend(sequence_end());
     }
     explicit_file_of(BASIC_TEXT_SR, &body)
+}
+
+/// SOP Instance, Study, Series and a referenced instance UID of `unknown_vr_sequences`.
+pub const UNKNOWN_VR_SEQUENCES_UIDS: (&str, &str, &str, &str) = ("2.25.778001", "2.25.778002", "2.25.778003", "2.25.778004");
+
+/// A CT image in explicit VR LE with sequences a sender did not know, written as UN of
+/// undefined length with implicit VR items (PS3.5 6.2.2): Referenced Image Sequence (an item
+/// of undefined and one of defined length), a private sequence naming the patient (with a
+/// nested one), and the same private sequence inside an explicit Source Image Sequence of
+/// defined lengths.
+pub fn unknown_vr_sequences() -> Vec<u8> {
+    let (sop, study, series, referenced) = UNKNOWN_VR_SEQUENCES_UIDS;
+    let name = format!("{}^{}", EN_PATIENT.family, EN_PATIENT.given);
+    let un_sequence = |g: u16, e: u16| [tag_bytes(g, e), b"UN\0\0".to_vec(), UNDEFINED.to_le_bytes().to_vec()].concat();
+    let reference = [implicit_le(0x0008, 0x1150, &uid_value(CT_IMAGE_STORAGE)), implicit_le(0x0008, 0x1155, &uid_value(referenced))].concat();
+    // A private sequence holding the patient's name, with a nested sequence of undefined length.
+    let private_item = [
+        implicit_le(0x0009, 0x0010, &text_value("ACME 1.0")),
+        tag_bytes(0x0009, 0x1011),
+        UNDEFINED.to_le_bytes().to_vec(),
+        item_start(UNDEFINED),
+        implicit_le(0x0008, 0x1030, &text_value(&format!("seen by {}", EN_PATIENT.family))),
+        item_end(),
+        sequence_end(),
+        implicit_le(0x0010, 0x0010, &text_value(&name)),
+    ]
+    .concat();
+    let private = [
+        explicit_le(0x0009, 0x0010, b"LO", &text_value("ACME 1.0")),
+        un_sequence(0x0009, 0x1010),
+        item_start(UNDEFINED),
+        private_item,
+        item_end(),
+        sequence_end(),
+    ]
+    .concat();
+    let mut f = part10_head(EXPLICIT_LE, CT_IMAGE_STORAGE, sop);
+    f.extend(explicit_le(0x0008, 0x0016, b"UI", &uid_value(CT_IMAGE_STORAGE)));
+    f.extend(explicit_le(0x0008, 0x0018, b"UI", &uid_value(sop)));
+    // Referenced Image Sequence as UN: one item of undefined length, one of defined length.
+    f.extend(un_sequence(0x0008, 0x1140));
+    f.extend([item_start(UNDEFINED), reference.clone(), item_end()].concat());
+    f.extend([item_start(reference.len() as u32), reference].concat());
+    f.extend(sequence_end());
+    // Source Image Sequence: explicit, defined lengths, a UN sequence inside its item.
+    let source_item = [explicit_le(0x0008, 0x1150, b"UI", &uid_value(CT_IMAGE_STORAGE)), explicit_le(0x0008, 0x1155, b"UI", &uid_value(referenced)), private.clone()].concat();
+    f.extend(explicit_le(0x0008, 0x2112, b"SQ", &[item_start(source_item.len() as u32), source_item].concat()));
+    f.extend(&private);
+    f.extend(explicit_le(0x0010, 0x0010, b"PN", &text_value(&name)));
+    f.extend(explicit_le(0x0010, 0x0020, b"LO", &text_value(EN_PATIENT.id)));
+    f.extend(explicit_le(0x0020, 0x000D, b"UI", &uid_value(study)));
+    f.extend(explicit_le(0x0020, 0x000E, b"UI", &uid_value(series)));
+    f.extend(explicit_le(0x0028, 0x0010, b"US", &4u16.to_le_bytes()));
+    f.extend(explicit_le(0x0028, 0x0011, b"US", &4u16.to_le_bytes()));
+    f.extend(explicit_le(0x7FE0, 0x0010, b"OB", &[0x40; 16]));
+    f
 }
 
 /// A Part 10 file split into (preamble + DICM + meta group, data set).

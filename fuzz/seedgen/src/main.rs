@@ -171,6 +171,9 @@ fn main() {
         ("broken_dicomdir.dcm", broken::dicomdir()),
         ("broken_mismatch_ivle_in_evle.dcm", broken::mismatched_syntax(IMPLICIT_LE, EXPLICIT_LE)),
         ("broken_image_short.dcm", broken::native_image(64, 64, 1, 100)),
+        ("unknown_vr_sequences.dcm", broken::unknown_vr_sequences()),
+        ("raw_data_set_ivle.dcm", broken::split_meta(&file(&EN_PATIENT, &STUDY_A, 1, IMPLICIT_LE)).1),
+        ("raw_data_set_evle.dcm", broken::split_meta(&file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE)).1),
     ] {
         write(&deid_dir, name, &f);
         write(&pix_dir, name, &f);

@@ -1,0 +1,228 @@
+//! Sequences encoded as UN of undefined length, rewritten as SQ before parsing.
+//!
+//! A system that does not know a sequence attribute (often a private one) and writes the
+//! file in explicit VR encodes it as UN of undefined length, its items still in implicit VR
+//! little endian (PS3.5 6.2.2). dicom-parser reads those items as explicit VR and fails, so
+//! such a file could not be de-identified at all. Here the element becomes an SQ of
+//! undefined length whose items are re-encoded in explicit VR little endian: each element as
+//! UN holding its implicit bytes (what UN means; `unknown_vr` re-reads standard attributes
+//! as their own VR after parsing), nested sequences likewise. Sequences and items on the
+//! way are written with undefined lengths, so that no length has to be recomputed. Files
+//! without such an element are not touched; bytes this walk cannot follow are left to the
+//! parser, which reports them.
+
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::StandardDataDictionary;
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+const ITEM: Tag = Tag(0xFFFE, 0xE000);
+const ITEM_END: Tag = Tag(0xFFFE, 0xE00D);
+const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
+const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+/// Deeper nesting is left to the parser and the header walk, which refuse it by the policy.
+const MAX_DEPTH: u32 = 128;
+/// The only syntaxes with implicit VR, big endian or a deflated data set: not rewritten.
+const NOT_EXPLICIT_LE: [&str; 3] = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"];
+
+/// `file` (a Part 10 file with its meta group length) with every UN of undefined length
+/// rewritten as an SQ, or `None` when it has none (or cannot be followed). `file` may be the
+/// start of a longer file: the walk then stops at the top-level Pixel Data, and a file cut
+/// before it gives `None`.
+pub(crate) fn as_sequences(file: &[u8]) -> Option<Vec<u8>> {
+    // Cheap first: the bytes of such a header anywhere in the file.
+    memchr::memmem::find(file, b"UN\0\0\xFF\xFF\xFF\xFF")?;
+    let marker = super::framing::dicm_offset(file)?;
+    let mut meta_bytes = &file[marker..];
+    let meta = dicom_object::meta::FileMetaTable::from_reader(&mut meta_bytes).ok()?;
+    if NOT_EXPLICIT_LE.contains(&meta.transfer_syntax().trim_end_matches('\0')) {
+        return None;
+    }
+    let start = file.len() - meta_bytes.len();
+    let mut rewrite = Rewrite { bytes: file, out: Vec::with_capacity(file.len() + 4096), found: false };
+    rewrite.out.extend_from_slice(&file[..start]);
+    rewrite.elements(start, End::Bytes, Encoding::Explicit, 0)?;
+    rewrite.found.then_some(rewrite.out)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Explicit,
+    Implicit,
+}
+
+/// Where a run of elements ends.
+#[derive(Clone, Copy)]
+enum End {
+    /// The end of the bytes (the top level).
+    Bytes,
+    /// A defined length.
+    At(usize),
+    /// An item delimiter.
+    Delimiter,
+}
+
+struct Rewrite<'a> {
+    bytes: &'a [u8],
+    out: Vec<u8>,
+    found: bool,
+}
+
+impl Rewrite<'_> {
+    fn u16(&self, at: usize) -> Option<u16> {
+        Some(u16::from_le_bytes(self.bytes.get(at..at + 2)?.try_into().ok()?))
+    }
+
+    fn u32(&self, at: usize) -> Option<u32> {
+        Some(u32::from_le_bytes(self.bytes.get(at..at + 4)?.try_into().ok()?))
+    }
+
+    fn tag(&self, at: usize) -> Option<Tag> {
+        Some(Tag(self.u16(at)?, self.u16(at + 2)?))
+    }
+
+    fn copy(&mut self, from: usize, to: usize) -> Option<()> {
+        self.out.extend_from_slice(self.bytes.get(from..to)?);
+        Some(())
+    }
+
+    fn put_header(&mut self, tag: Tag, vr: &[u8; 2], len: u32) {
+        self.out.extend_from_slice(&tag.group().to_le_bytes());
+        self.out.extend_from_slice(&tag.element().to_le_bytes());
+        self.out.extend_from_slice(vr);
+        self.out.extend_from_slice(&[0, 0]);
+        self.out.extend_from_slice(&len.to_le_bytes());
+    }
+
+    fn put_delimiter(&mut self, tag: Tag) {
+        self.out.extend_from_slice(&tag.group().to_le_bytes());
+        self.out.extend_from_slice(&tag.element().to_le_bytes());
+        self.out.extend_from_slice(&0u32.to_le_bytes());
+    }
+
+    /// The elements from `at` to `end`, in `encoding`; the position after them.
+    fn elements(&mut self, mut at: usize, end: End, encoding: Encoding, depth: u32) -> Option<usize> {
+        loop {
+            match end {
+                End::Bytes if at == self.bytes.len() => return Some(at),
+                End::At(e) if at >= e => return (at == e).then_some(at),
+                _ => {}
+            }
+            let tag = self.tag(at)?;
+            if tag == ITEM_END {
+                return matches!(end, End::Delimiter).then_some(at + 8);
+            }
+            if tag.group() == 0xFFFE {
+                return None; // an item or sequence delimiter where an element belongs
+            }
+            at = match encoding {
+                Encoding::Explicit => {
+                    if depth == 0 && tag == PIXEL_DATA {
+                        // The rest (Pixel Data and anything after it) as it is.
+                        self.copy(at, self.bytes.len())?;
+                        return Some(self.bytes.len());
+                    }
+                    self.explicit_element(at, tag, depth)?
+                }
+                Encoding::Implicit => self.implicit_element(at, tag, depth)?,
+            };
+        }
+    }
+
+    fn explicit_element(&mut self, at: usize, tag: Tag, depth: u32) -> Option<usize> {
+        let vr = VR::from_binary(self.bytes.get(at + 4..at + 6)?.try_into().ok()?)?;
+        let long = matches!(
+            vr,
+            VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::SV | VR::UC | VR::UN | VR::UR | VR::UT | VR::UV
+        );
+        let (len, value) = if long { (self.u32(at + 8)?, at + 12) } else { (u32::from(self.u16(at + 6)?), at + 8) };
+        match (vr, len) {
+            (VR::SQ, _) => self.sequence(tag, value, len, Encoding::Explicit, depth),
+            (VR::UN, UNDEFINED) => {
+                self.found = true;
+                self.sequence(tag, value, len, Encoding::Implicit, depth)
+            }
+            (VR::OB | VR::OW, UNDEFINED) => {
+                // Encapsulated pixel data in an item (an icon image): fragments as they are.
+                let end = self.fragments_end(value)?;
+                self.copy(at, end)?;
+                Some(end)
+            }
+            (_, UNDEFINED) => None,
+            _ => {
+                let end = value.checked_add(len as usize)?;
+                self.copy(at, end)?;
+                Some(end)
+            }
+        }
+    }
+
+    fn implicit_element(&mut self, at: usize, tag: Tag, depth: u32) -> Option<usize> {
+        let len = self.u32(at + 4)?;
+        let value = at + 8;
+        let is_sequence = len == UNDEFINED
+            || (tag.group() % 2 == 0
+                && StandardDataDictionary.by_tag(tag).is_some_and(|e| matches!(e.vr(), VirtualVr::Exact(VR::SQ))));
+        if is_sequence {
+            return self.sequence(tag, value, len, Encoding::Implicit, depth);
+        }
+        let end = value.checked_add(len as usize)?;
+        self.put_header(tag, b"UN", len);
+        self.copy(value, end)?;
+        Some(end)
+    }
+
+    /// A sequence's items from `at` (`len` bytes, or up to its delimiter), written as an SQ
+    /// of undefined length with items of undefined length.
+    fn sequence(&mut self, tag: Tag, mut at: usize, len: u32, encoding: Encoding, depth: u32) -> Option<usize> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        self.put_header(tag, b"SQ", UNDEFINED);
+        let end = if len == UNDEFINED { None } else { Some(at.checked_add(len as usize)?) };
+        loop {
+            if let Some(e) = end {
+                if at >= e {
+                    if at != e {
+                        return None;
+                    }
+                    break;
+                }
+            }
+            let (item, item_len) = (self.tag(at)?, self.u32(at + 4)?);
+            match item {
+                SEQUENCE_END if end.is_none() => {
+                    at += 8;
+                    break;
+                }
+                ITEM => {
+                    self.put_header_item();
+                    let items_end = if item_len == UNDEFINED { End::Delimiter } else { End::At(at.checked_add(8)?.checked_add(item_len as usize)?) };
+                    at = self.elements(at + 8, items_end, encoding, depth + 1)?;
+                    self.put_delimiter(ITEM_END);
+                }
+                _ => return None,
+            }
+        }
+        self.put_delimiter(SEQUENCE_END);
+        Some(at)
+    }
+
+    fn put_header_item(&mut self) {
+        self.out.extend_from_slice(&ITEM.group().to_le_bytes());
+        self.out.extend_from_slice(&ITEM.element().to_le_bytes());
+        self.out.extend_from_slice(&UNDEFINED.to_le_bytes());
+    }
+
+    /// The end of encapsulated fragments starting at `at` (after their sequence delimiter).
+    fn fragments_end(&self, mut at: usize) -> Option<usize> {
+        loop {
+            let (tag, len) = (self.tag(at)?, self.u32(at + 4)?);
+            match tag {
+                SEQUENCE_END => return Some(at + 8),
+                ITEM if len != UNDEFINED => at = at.checked_add(8)?.checked_add(len as usize)?,
+                _ => return None,
+            }
+        }
+    }
+}
