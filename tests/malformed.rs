@@ -302,6 +302,12 @@ fn files_without_a_preamble_or_without_a_meta_group() {
     let (meta, raw) = split_meta(&good);
     assert_eq!(outcome(&d, &raw, "raw data set"), None);
     assert_eq!(outcome(&d, &[&meta[132..], &raw[..]].concat(), "no marker"), None);
+    // Longer than the first read of the CLI's harvest (64 KB): framed the same both ways.
+    let big_raw = split_meta(&native_image(400, 400, 1, 160_000)).1;
+    let (a, b) = (deid(), deid());
+    a.harvest_from(big_raw.as_slice()).unwrap();
+    b.harvest(&big_raw).unwrap();
+    assert_eq!(a.deidentify(&big_raw).unwrap().bytes, b.deidentify(&big_raw).unwrap().bytes);
     // A raw data set without its SOP UIDs (as ACR-NEMA files are): refused with the reason.
     let acr_nema: Vec<u8> = [&[0x08, 0x00, 0x10, 0x00, 12, 0, 0, 0][..], b"ACR-NEMA 2.0", &raw[raw.len() - 64..]].concat();
     assert_refused(&d, &acr_nema, "ACR-NEMA", ErrorKind::Unsupported, "no file meta group");
