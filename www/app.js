@@ -529,7 +529,8 @@ function showPreview(f) {
     : px.kept_because
       ? ` Pixels kept: ${px.kept_because}.`
       : ` Pixels: ${px.boxes.length} box(es) masked on ${px.frames} frame(s), detector run on ${px.frames_detected}.`;
-  note.textContent = `${f.path}: ${r.elements.length} elements changed; patient ${r.patient}; verified ${r.verification.values_checked} values against ${r.verification.vocabulary_entries} identifiers.${pixNote}`;
+  const repairNote = r.input_repairs ? ` Read after repair: ${r.input_repairs.join("; ")}.` : "";
+  note.textContent = `${f.path}: ${r.elements.length} elements changed; patient ${r.patient}; verified ${r.verification.values_checked} values against ${r.verification.vocabulary_entries} identifiers.${pixNote}${repairNote}`;
   showPixels(f);
   for (const e of r.elements) {
     const tr = document.createElement("tr");
