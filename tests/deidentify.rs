@@ -399,6 +399,7 @@ fn sequences_encoded_as_unknown_vr_of_undefined_length_are_read_as_sequences() {
     // The private sequences are not on the safe list: removed, at the top and in the item.
     assert!(obj.element(Tag(0x0009, 0x1010)).is_err());
     assert!(source_item.element(Tag(0x0009, 0x1010)).is_err());
+    assert!(obj.element(Tag(0x7FE1, 0x1010)).is_err());
 }
 
 /// A sender that did not know an attribute writes it as UN (explicit VR): the bytes of its

@@ -27,8 +27,8 @@ const NOT_EXPLICIT_LE: [&str; 3] = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.2", 
 
 /// `file` (a Part 10 file with its meta group length) with every UN of undefined length
 /// rewritten as an SQ, or `None` when it has none (or cannot be followed). `file` may be the
-/// start of a longer file: the walk then stops at the top-level Pixel Data, and a file cut
-/// before it gives `None`.
+/// start of a longer file, cut after the top-level Pixel Data begins; one cut before gives
+/// `None`.
 pub(crate) fn as_sequences(file: &[u8]) -> Option<Vec<u8>> {
     // Cheap first: the bytes of such a header anywhere in the file.
     memchr::memmem::find(file, b"UN\0\0\xFF\xFF\xFF\xFF")?;
@@ -39,7 +39,7 @@ pub(crate) fn as_sequences(file: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let start = file.len() - meta_bytes.len();
-    let mut rewrite = Rewrite { bytes: file, out: Vec::with_capacity(file.len() + 4096), found: false };
+    let mut rewrite = Rewrite { bytes: file, out: Vec::with_capacity(file.len() + 4096), found: false, past_pixel_data: false };
     rewrite.out.extend_from_slice(&file[..start]);
     rewrite.elements(start, End::Bytes, Encoding::Explicit, 0)?;
     rewrite.found.then_some(rewrite.out)
@@ -65,7 +65,10 @@ enum End {
 struct Rewrite<'a> {
     bytes: &'a [u8],
     out: Vec<u8>,
+    /// A UN of undefined length was rewritten.
     found: bool,
+    /// The top-level Pixel Data has been reached.
+    past_pixel_data: bool,
 }
 
 impl Rewrite<'_> {
@@ -116,17 +119,28 @@ impl Rewrite<'_> {
                 return None; // an item or sequence delimiter where an element belongs
             }
             at = match encoding {
-                Encoding::Explicit => {
-                    if depth == 0 && tag == PIXEL_DATA {
-                        // The rest (Pixel Data and anything after it) as it is.
-                        self.copy(at, self.bytes.len())?;
-                        return Some(self.bytes.len());
-                    }
-                    self.explicit_element(at, tag, depth)?
+                Encoding::Explicit if depth == 0 && tag == PIXEL_DATA && !self.past_pixel_data => {
+                    return self.pixel_data_and_after(at);
                 }
+                Encoding::Explicit => self.explicit_element(at, tag, depth)?,
                 Encoding::Implicit => self.implicit_element(at, tag, depth)?,
             };
         }
+    }
+
+    /// Pixel Data and what follows it (some vendors' private sequences, e.g. group 7FE1),
+    /// walked like the rest; where that fails, as in the start of a file cut inside Pixel
+    /// Data (the CLI's header read), copied as it is.
+    fn pixel_data_and_after(&mut self, at: usize) -> Option<usize> {
+        let (written, found) = (self.out.len(), self.found);
+        self.past_pixel_data = true;
+        if let Some(end) = self.elements(at, End::Bytes, Encoding::Explicit, 0) {
+            return Some(end);
+        }
+        self.out.truncate(written);
+        self.found = found;
+        self.copy(at, self.bytes.len())?;
+        Some(self.bytes.len())
     }
 
     fn explicit_element(&mut self, at: usize, tag: Tag, depth: u32) -> Option<usize> {
@@ -224,5 +238,72 @@ impl Rewrite<'_> {
                 _ => return None,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn explicit(tag: Tag, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut out = [tag.group().to_le_bytes(), tag.element().to_le_bytes()].concat();
+        out.extend_from_slice(vr);
+        if matches!(vr, b"OB" | b"UN" | b"SQ") {
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        }
+        out.extend_from_slice(value);
+        out
+    }
+
+    fn delimiter(tag: Tag, len: u32) -> Vec<u8> {
+        [&tag.group().to_le_bytes()[..], &tag.element().to_le_bytes(), &len.to_le_bytes()].concat()
+    }
+
+    /// Meta group, a private UN sequence of undefined length (one implicit item), Pixel Data
+    /// of `pixels` bytes; and where Pixel Data starts.
+    fn file(pixels: usize) -> (Vec<u8>, usize) {
+        let meta = dicom_object::meta::FileMetaTableBuilder::new()
+            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+            .media_storage_sop_instance_uid("1.2.3")
+            .transfer_syntax("1.2.840.10008.1.2.1")
+            .build()
+            .unwrap();
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        meta.write(&mut f).unwrap();
+        f.extend(explicit(Tag(0x0009, 0x0010), b"LO", b"ACME"));
+        f.extend([&[0x09, 0x00, 0x10, 0x10][..], b"UN\0\0", &UNDEFINED.to_le_bytes()].concat()); // (0009,1010) UN
+        f.extend(delimiter(ITEM, UNDEFINED));
+        f.extend([&[0x10, 0x00, 0x10, 0x00][..], &4u32.to_le_bytes(), b"DOE "].concat()); // (0010,0010) implicit
+        f.extend(delimiter(ITEM_END, 0));
+        f.extend(delimiter(SEQUENCE_END, 0));
+        let pixel_at = f.len();
+        f.extend(explicit(PIXEL_DATA, b"OB", &vec![7u8; pixels]));
+        (f, pixel_at)
+    }
+
+    #[test]
+    fn the_items_are_re_encoded_in_explicit_vr_and_the_rest_is_copied() {
+        let (f, pixel_at) = file(100_000);
+        let out = as_sequences(&f).expect("rewritten");
+        let sq = memchr::memmem::find(&out, &[0x09, 0x00, 0x10, 0x10]).unwrap();
+        assert_eq!(&out[sq + 4..sq + 12], b"SQ\0\0\xFF\xFF\xFF\xFF");
+        // The name as UN (explicit, 4-byte length) in an item of undefined length.
+        let name = [&[0x10, 0x00, 0x10, 0x00][..], b"UN\0\0", &4u32.to_le_bytes(), b"DOE "].concat();
+        assert!(memchr::memmem::find(&out, &name).is_some());
+        assert!(out.ends_with(&f[pixel_at..]), "Pixel Data as it was");
+        // The start of the file, cut inside Pixel Data (the CLI's first read): the same
+        // rewrite up to the cut.
+        let cut = pixel_at + 5_000;
+        let prefix = as_sequences(&f[..cut]).expect("rewritten prefix");
+        assert_eq!(prefix[..], out[..prefix.len()]);
+        assert!(prefix.ends_with(&f[pixel_at..cut]));
+        // Cut before Pixel Data, or no such sequence: nothing to do.
+        assert_eq!(as_sequences(&f[..pixel_at - 4]), None);
+        let plain = [&f[..pixel_at - 60], &f[pixel_at..]].concat();
+        assert_eq!(as_sequences(&plain), None);
     }
 }

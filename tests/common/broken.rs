@@ -127,8 +127,8 @@ pub const UNKNOWN_VR_SEQUENCES_UIDS: (&str, &str, &str, &str) = ("2.25.778001", 
 /// A CT image in explicit VR LE with sequences a sender did not know, written as UN of
 /// undefined length with implicit VR items (PS3.5 6.2.2): Referenced Image Sequence (an item
 /// of undefined and one of defined length), a private sequence naming the patient (with a
-/// nested one), and the same private sequence inside an explicit Source Image Sequence of
-/// defined lengths.
+/// nested one), the same private sequence inside an explicit Source Image Sequence of
+/// defined lengths, and another after Pixel Data.
 pub fn unknown_vr_sequences() -> Vec<u8> {
     let (sop, study, series, referenced) = UNKNOWN_VR_SEQUENCES_UIDS;
     let name = format!("{}^{}", EN_PATIENT.family, EN_PATIENT.given);
@@ -174,6 +174,9 @@ pub fn unknown_vr_sequences() -> Vec<u8> {
     f.extend(explicit_le(0x0028, 0x0010, b"US", &4u16.to_le_bytes()));
     f.extend(explicit_le(0x0028, 0x0011, b"US", &4u16.to_le_bytes()));
     f.extend(explicit_le(0x7FE0, 0x0010, b"OB", &[0x40; 16]));
+    // A vendor's private sequence after Pixel Data (as GE's group 7FE1), also as UN.
+    f.extend(explicit_le(0x7FE1, 0x0010, b"LO", &text_value("ACME 1.0")));
+    f.extend([un_sequence(0x7FE1, 0x1010), item_start(UNDEFINED), implicit_le(0x7FE1, 0x1011, &text_value(&name)), item_end(), sequence_end()].concat());
     f
 }
 
