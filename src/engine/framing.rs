@@ -184,15 +184,26 @@ fn sop_uids(bytes: &[u8], ts_uid: &str) -> Option<(String, String)> {
     let ts = TransferSyntaxRegistry.get(ts_uid)?;
     let mut reader = LazyDataSetReader::new_with_ts(Cursor::new(bytes), ts).ok()?;
     let (mut class, mut instance) = (None, None);
-    let (mut depth, mut last) = (0u32, None::<Tag>);
+    // What is open (true: a sequence, false: an item), innermost last. A delimiter that does
+    // not close what is open ends the guess before the token reader goes on (it panics on
+    // an item after such a delimiter; see `structure`).
+    let (mut open, mut last) = (Vec::<bool>::new(), None::<Tag>);
     while let Some(token) = reader.advance() {
         let token = token.ok()?;
         match &token {
-            LazyDataToken::SequenceStart { .. } | LazyDataToken::ItemStart { .. } => depth += 1,
-            LazyDataToken::SequenceEnd | LazyDataToken::ItemEnd => depth = depth.checked_sub(1)?,
+            LazyDataToken::SequenceStart { .. } => open.push(true),
+            LazyDataToken::ItemStart { .. } if open.last() == Some(&true) => open.push(false),
+            LazyDataToken::ItemEnd if open.last() == Some(&false) => {
+                open.pop();
+            }
+            LazyDataToken::SequenceEnd if open.last() == Some(&true) => {
+                open.pop();
+            }
+            LazyDataToken::ItemStart { .. } | LazyDataToken::ItemEnd | LazyDataToken::SequenceEnd => return None,
             LazyDataToken::PixelSequenceStart => return None,
             _ => {}
         }
+        let depth = open.len();
         let header = match &token {
             LazyDataToken::ElementHeader(h) | LazyDataToken::LazyValue { header: h, .. } if depth == 0 => *h,
             LazyDataToken::SequenceStart { tag, .. } if depth == 1 => {
