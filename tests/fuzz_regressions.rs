@@ -100,6 +100,15 @@ fn meta_group_length_covers_a_stray_tag() {
     assert_refused_without_huge_allocation("pixels-meta-stray-tag-huge-alloc.bin");
 }
 
+/// Found by the CI fuzz smoke run of session 9 (1,263 bytes, from the UN-sequence seed): a
+/// Transfer Syntax UID in the meta group with a bogus VR and a length of 2 GB. The rewrite
+/// of UN sequences read the meta group with dicom-object before the header walk, which
+/// allocated the declared length; it now walks the group itself within its bounds.
+#[test]
+fn deidentify_un_rewrite_meta_huge_alloc() {
+    assert_refused_without_huge_allocation("deidentify-un-rewrite-meta-huge-alloc.bin");
+}
+
 /// Found by an 11-minute `deidentify` run on 2026-11-26 (session 4; 2,094 bytes): Patient's
 /// Sex with VR FD and 2 bytes. The parser read no whole 8-byte value, left the 2 bytes, and
 /// read the next "header" from them: an element declaring 4,294,901,760 bytes, asked for

@@ -89,10 +89,10 @@ pub(crate) fn dicm_offset(bytes: &[u8]) -> Option<usize> {
 /// is left to the parser, which says so). `bytes` may be the start of a longer file (at
 /// least `SNIFF_BYTES` of it, or all of it).
 pub(crate) fn as_part10(bytes: &[u8]) -> Result<Option<(Vec<u8>, Repair)>> {
-    if let Some(marker) = dicm_offset(bytes) {
+    if dicm_offset(bytes).is_some() {
         let with_length = with_meta_group_length(bytes);
         let file = with_length.as_deref().unwrap_or(bytes);
-        if let Some(data_set) = after_meta_without_syntax(file, marker) {
+        if let Some(data_set) = after_meta_without_syntax(file) {
             let (framed, transfer_syntax) = with_recognised_meta(data_set).ok_or_else(|| {
                 Error::unsupported(
                     "the file meta group has no Transfer Syntax UID (0002,0010), and the data set's encoding and SOP UIDs could not be recognised",
@@ -138,8 +138,21 @@ fn with_recognised_meta(data_set: &[u8]) -> Option<(Vec<u8>, &'static str)> {
 
 /// The data set of a Part 10 file whose meta group (with its group length) has no Transfer
 /// Syntax UID; `None` when it has one, or cannot be walked (the parser reports it).
-fn after_meta_without_syntax(file: &[u8], marker: usize) -> Option<&[u8]> {
-    let meta = &file[marker + 4..];
+fn after_meta_without_syntax(file: &[u8]) -> Option<&[u8]> {
+    match meta_group(file)? {
+        (start, None) => Some(&file[start..]),
+        _ => None,
+    }
+}
+
+/// Where the data set of a Part 10 file starts, and its meta group's Transfer Syntax UID
+/// (without padding) if the group has one. The group must start with its group length and
+/// every element must end within it; `None` otherwise. Only headers are decoded and values
+/// read within the file, never at a declared length (dicom-object's meta reader allocates
+/// what a length declares: a fuzz finding).
+pub(crate) fn meta_group(file: &[u8]) -> Option<(usize, Option<String>)> {
+    let start = dicm_offset(file)? + 4;
+    let meta = &file[start..];
     if meta.get(..8) != Some(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0][..]) {
         return None;
     }
@@ -147,18 +160,20 @@ fn after_meta_without_syntax(file: &[u8], marker: usize) -> Option<&[u8]> {
     let group = meta.get(..end)?;
     let decoder = dicom_encoding::decode::file_header_decoder();
     let mut cursor = Cursor::new(group);
+    let mut syntax = None;
     while (cursor.position() as usize) < group.len() {
         let (header, _) = dicom_encoding::decode::Decode::decode_header(&decoder, &mut cursor).ok()?;
-        if header.tag == Tag(0x0002, 0x0010) {
-            return None;
-        }
-        let next = cursor.position() + u64::from(header.len.get()?);
-        if next > group.len() as u64 {
+        let value = cursor.position() as usize;
+        let next = value.checked_add(header.len.get()? as usize)?;
+        if next > group.len() {
             return None; // an element past its group: corrupt, for the parser to report
         }
-        cursor.set_position(next);
+        if header.tag == Tag(0x0002, 0x0010) {
+            syntax = Some(String::from_utf8_lossy(&group[value..next]).trim_end_matches(['\0', ' ']).to_string());
+        }
+        cursor.set_position(next as u64);
     }
-    Some(&meta[end..])
+    Some((start + end, syntax))
 }
 
 /// The encodings a raw data set may be in, the likeliest first: explicit VR when the bytes

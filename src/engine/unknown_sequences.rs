@@ -32,13 +32,11 @@ const NOT_EXPLICIT_LE: [&str; 3] = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.2", 
 pub(crate) fn as_sequences(file: &[u8]) -> Option<Vec<u8>> {
     // Cheap first: the bytes of such a header anywhere in the file.
     memchr::memmem::find(file, b"UN\0\0\xFF\xFF\xFF\xFF")?;
-    let marker = super::framing::dicm_offset(file)?;
-    let mut meta_bytes = &file[marker..];
-    let meta = dicom_object::meta::FileMetaTable::from_reader(&mut meta_bytes).ok()?;
-    if NOT_EXPLICIT_LE.contains(&meta.transfer_syntax().trim_end_matches('\0')) {
+    // Not dicom-object's meta reader: this runs before the header walk has checked lengths.
+    let (start, syntax) = super::framing::meta_group(file)?;
+    if NOT_EXPLICIT_LE.contains(&syntax?.as_str()) {
         return None;
     }
-    let start = file.len() - meta_bytes.len();
     let mut rewrite = Rewrite { bytes: file, out: Vec::with_capacity(file.len() + 4096), found: false, past_pixel_data: false };
     rewrite.out.extend_from_slice(&file[..start]);
     rewrite.elements(start, End::Bytes, Encoding::Explicit, 0)?;
