@@ -69,9 +69,13 @@ wasm-bindgen --target web --out-dir pkg --out-name dicom_deid \
   target/wasm/wasm32-unknown-unknown/release/dicom_deid.wasm
 optimise pkg/dicom_deid_bg.wasm
 if [ "$RUN_TESTS" = 1 ]; then
-  echo "build-wasm: the binding's tests under Node (wasm-bindgen-test)"
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    cargo test --lib --release --target wasm32-unknown-unknown --target-dir target/wasm -j "$JOBS" wasm::
+  # Built with the module's simd128 (the configuration the page runs, and its dependencies
+  # are already compiled): the binding's tests and the detector's wasm matrix kernel's.
+  echo "build-wasm: the binding's and the wasm kernel's tests under Node (wasm-bindgen-test)"
+  for filter in wasm:: wasm_gemm::; do
+    RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+      cargo test --lib --release --target wasm32-unknown-unknown --target-dir target/wasm -j "$JOBS" "$filter"
+  done
 fi
 # PRUNE_BUILDS=1 (CI, short of disk): each module's build is deleted once it is in pkg/.
 prune() { [ "${PRUNE_BUILDS:-0}" != 1 ] || rm -rf "$@"; }

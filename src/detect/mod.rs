@@ -6,6 +6,8 @@
 pub mod post;
 pub mod pre;
 mod spatial_mean;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm_gemm;
 
 pub use post::{PostParams, TextBox};
 
@@ -64,6 +66,8 @@ const MAX_PLANS: usize = 16;
 impl Detector {
     /// Parse an ONNX model (bytes).
     pub fn from_bytes(onnx: &[u8], opts: DetectOptions) -> Result<Detector, String> {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        wasm_gemm::keep();
         let mut parser = tract_onnx::onnx();
         spatial_mean::register(&mut parser);
         let model = parser
