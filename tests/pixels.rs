@@ -8,9 +8,10 @@
 use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Tag, VR};
 use dicom_deid::detect::{DetectOptions, Detector};
+use dicom_deid::pixels::decode::Samples;
 use dicom_deid::pixels::{
-    self, clean, decode, equal_outside, fill_value, mask_frame, to_display_u8, BoxSource, CleanOptions, Fill, FrameStrategy, Photometric, PixelBox,
-    PixelError, Window,
+    self, clean, decode, equal_outside, fill_value, mask_frame, static_image, to_display_u8, BoxSource, CleanOptions, Fill, Frame, FrameStrategy,
+    Photometric, PixelBox, PixelError, Window,
 };
 use dicom_object::mem::InMemDicomObject;
 use std::sync::OnceLock;
@@ -236,6 +237,30 @@ fn mask_frame_only_touches_its_boxes() {
     assert_eq!(Fill::YbrBlack.words(8, false), vec![0, 128, 128]);
     assert_eq!(Fill::Minimum.words(12, true), vec![0x800]);
     assert_eq!(Fill::Index(-1).words(8, true), vec![0xFF]);
+}
+
+/// A clip's static image keeps each pixel equal in every frame and fills every other one,
+/// however little it differs (one bit of one sample, in one frame).
+#[test]
+fn static_image_keeps_only_pixels_equal_in_every_frame() {
+    let frame = |samples: u16, bits: u16, data: Samples| Frame { width: 4, height: 2, samples, bits_allocated: bits, bits_stored: bits, signed: bits == 16, data };
+    let rgb: Vec<u8> = (0..24).map(|i| 10 + i as u8).collect();
+    let (mut one_bit, mut last) = (rgb.clone(), rgb.clone());
+    one_bit[2 * 3 + 1] ^= 0x80; // pixel 2, green
+    last[7 * 3 + 2] = 0; // pixel 7, blue
+    let frames = [frame(3, 8, Samples::U8(rgb.clone())), frame(3, 8, Samples::U8(one_bit)), frame(3, 8, Samples::U8(last))];
+    let mut expected = rgb.clone();
+    expected[6..9].fill(0);
+    expected[21..24].fill(0);
+    assert_eq!(static_image(&frames, &Fill::RgbBlack).data, Samples::U8(expected));
+    // 16-bit signed monochrome: the fill is the stored minimum.
+    let mono: Vec<u16> = (0..8).map(|i| 1000 + i).collect();
+    let mut moved = mono.clone();
+    moved[0] = 0x8000 | 1000;
+    let still = static_image(&[frame(1, 16, Samples::U16(mono.clone())), frame(1, 16, Samples::U16(mono.clone())), frame(1, 16, Samples::U16(moved))], &Fill::Minimum);
+    assert_eq!(still.data, Samples::U16([vec![0x8000], mono[1..].to_vec()].concat()));
+    // One frame alone is its own static image.
+    assert_eq!(static_image(&frames[..1], &Fill::RgbBlack).data, Samples::U8(rgb));
 }
 
 #[test]
