@@ -15,9 +15,10 @@ import { unzipSync, zipSync } from "fflate";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { pathToFileURL, fileURLToPath } from "node:url";
 import { serve } from "../../tools/serve.mjs";
+import { checkOutputZip, foreignRequests } from "./outputs.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 process.chdir(root);
@@ -129,28 +130,7 @@ async function runMode(mode) {
     const [download] = await Promise.all([page.waitForEvent("download", { timeout: 600000 }), page.click('[data-testid="download-all"]')]);
     const zipPath = path.join(WORK, `${mode}.zip`);
     await download.saveAs(zipPath);
-    const zipSize = fs.statSync(zipPath).size;
-    const out = path.join(WORK, `out-${mode}`);
-    fs.rmSync(out, { recursive: true, force: true });
-    const entries = unzipSync(new Uint8Array(fs.readFileSync(zipPath)));
-    let report = null;
-    for (const [name, data] of Object.entries(entries)) {
-      if (name === "report.json") {
-        report = JSON.parse(Buffer.from(data).toString("utf8"));
-        continue;
-      }
-      const dest = path.join(out, name);
-      if (!dest.startsWith(out + path.sep)) throw new Error(`unsafe path in the ZIP: ${name}`);
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.writeFileSync(dest, data);
-    }
-    const n = Object.keys(entries).length - (report ? 1 : 0);
-    check(`${label}: ZIP has every output and report.json`, n === inputs.length && !!report, `${n}/${inputs.length} outputs, ${(zipSize / 1e6).toFixed(1)} MB`);
-    if (report) {
-      const bad = report.filter((r) => r.status !== "done");
-      check(`${label}: report.json says every file done`, bad.length === 0, bad.slice(0, 5).map((r) => `${r.file}: ${r.status} ${r.reason || ""}`).join("; "));
-    }
-
+    checkOutputZip({ zipBytes: new Uint8Array(fs.readFileSync(zipPath)), inputs, mode, label, check, work: WORK, corpus: CORPUS, shared: SHARED, venv: VENV });
     if (mode === "served") {
       // The finished page, with the first file's header changes in the preview.
       await page.click("#files tbody tr");
@@ -158,29 +138,12 @@ async function runMode(mode) {
       await page.screenshot({ path: SCREENSHOT, fullPage: false });
     }
 
-    const scoreJson = path.join(WORK, `score-${mode}.json`);
-    const score = spawnSync(
-      path.join(VENV, "bin/python"),
-      [path.join(SHARED, "eval/score.py"), "--corpus", CORPUS, "--tool", `dicom-deid-${mode}=${out}`, "--json", scoreJson, "--details"],
-      { encoding: "utf8", maxBuffer: 1 << 26 },
-    );
-    process.stdout.write(score.stdout.split("\n").slice(0, 12).join("\n") + "\n");
-    check(`${label}: score.py ran`, score.status === 0, score.status === 0 ? "" : score.stderr.slice(-2000));
-    if (score.status === 0) {
-      const cc = spawnSync(path.join(VENV, "bin/python"), ["tests/e2e/check_corpus.py", scoreJson, out, CORPUS], { encoding: "utf8", maxBuffer: 1 << 26 });
-      process.stdout.write(cc.stdout.replace(/^/gm, `  ${mode}: `) + "\n");
-      check(`${label}: outputs score as the CLI's (check_corpus.py)`, cc.status === 0, cc.status === 0 ? "" : cc.stderr.slice(-2000));
-    }
     return { readyMs, wallMs, harvestMs: Number(phases.harvestMs), deidentifyMs: Number(phases.deidentifyMs) };
   } catch (e) {
     check(`${label}: ran to the end`, false, e.message);
     return null;
   } finally {
-    const foreign = requests.filter((u) => {
-      if (u.startsWith("blob:") || u.startsWith("data:")) return false;
-      if (mode === "served") return new URL(u).origin !== origin;
-      return u !== url; // file://: only the page itself
-    });
+    const foreign = foreignRequests(requests, mode, origin, url);
     check(`${label}: no request beyond the page's origin`, foreign.length === 0, `${requests.length} recorded (${[...new Set(requests.map((u) => (u.startsWith("blob:") ? "blob:" : u.split("?")[0])))].join(", ")})` + (foreign.length ? `; foreign: ${[...new Set(foreign)].slice(0, 5).join(", ")}` : ""));
     check(`${label}: no console error`, errors.length === 0, errors.slice(0, 5).join(" | "));
     await context.close();
