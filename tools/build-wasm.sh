@@ -6,7 +6,8 @@
 #
 #   bash tools/build-wasm.sh            # -> pkg/ (ESM + .d.ts + wasm + README)
 #   bash tools/build-wasm.sh --test     # the same, with the binding's wasm-bindgen tests
-#                                       # (src/wasm.rs) under Node
+#                                       # (src/wasm.rs, src/detect/wasm_gemm.rs) under Node and
+#                                       # in headless Chromium (chromedriver, webdriver.json)
 #
 # Notes:
 # - `cargo rustc --crate-type cdylib` (not crate-type = ["cdylib", "rlib"] in Cargo.toml,
@@ -27,6 +28,8 @@ need=()
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v chromium >/dev/null || need+=(chromium)
+# The binding's tests also run in headless Chromium, through Debian's chromedriver.
+[ "$RUN_TESTS" = 1 ] && ! command -v chromedriver >/dev/null && need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
@@ -71,10 +74,15 @@ optimise pkg/dicom_deid_bg.wasm
 if [ "$RUN_TESTS" = 1 ]; then
   # Built with the module's simd128 (the configuration the page runs, and its dependencies
   # are already compiled): the binding's tests and the detector's wasm matrix kernel's.
-  echo "build-wasm: the binding's and the wasm kernel's tests under Node (wasm-bindgen-test)"
-  for filter in wasm:: wasm_gemm::; do
-    RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-      cargo test --lib --release --target wasm32-unknown-unknown --target-dir target/wasm -j "$JOBS" "$filter"
+  # Under Node, then in headless Chromium (chromedriver; its flags in webdriver.json), the
+  # same test module.
+  for engine in node browser; do
+    echo "build-wasm: the binding's and the wasm kernel's tests ($engine, wasm-bindgen-test)"
+    for filter in wasm:: wasm_gemm::; do
+      env $([ "$engine" = browser ] && echo WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER="$(command -v chromedriver)") \
+        RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+        cargo test --lib --release --target wasm32-unknown-unknown --target-dir target/wasm -j "$JOBS" "$filter"
+    done
   done
 fi
 # PRUNE_BUILDS=1 (CI, short of disk): each module's build is deleted once it is in pkg/.
