@@ -149,8 +149,6 @@ impl Samples {
         }
     }
 
-    /// True if samples `start..end` exist in both and are equal.
-    #[inline]
     /// OR into `differs` the bits in which each sample differs from `other`'s; false (and
     /// nothing marked) if the two are not of the same type and length as `differs`.
     pub fn mark_differences(&self, other: &Samples, differs: &mut [u16]) -> bool {
@@ -167,6 +165,8 @@ impl Samples {
         }
     }
 
+    /// True if samples `start..end` exist in both and are equal.
+    #[inline]
     pub fn same(&self, other: &Samples, start: usize, end: usize) -> bool {
         match (self, other) {
             (Samples::U8(a), Samples::U8(b)) => a.get(start..end).is_some_and(|x| Some(x) == b.get(start..end)),
