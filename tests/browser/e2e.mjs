@@ -13,48 +13,25 @@
 import { chromium } from "playwright-core";
 import { unzipSync, zipSync } from "fflate";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
-import { pathToFileURL, fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
 import { serve } from "../../tools/serve.mjs";
-import { checkOutputZip, foreignRequests } from "./outputs.mjs";
+import { CORPUS, PASSPHRASE, SHARED, TIMEOUT, VENV, check, checkOutputZip, corpusInputs, finish, foreignRequests, modes, workDir } from "./shared.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-process.chdir(root);
-const SHARED = process.env.SHARED || path.resolve(root, "../shared");
-const VENV = process.env.EVAL_VENV || "/tmp/evalenv";
-const CORPUS = process.env.CORPUS_DIR || "/tmp/corpus";
-const WORK = process.env.WORK_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "deid-browser-"));
-fs.mkdirSync(WORK, { recursive: true });
-const MODES = (process.env.BROWSER_MODES || "sample,settings,recovery,served,file").split(",");
+const WORK = workDir("deid-browser-");
+const MODES = modes("sample,settings,recovery,served,file");
 const SCREENSHOT = process.env.SCREENSHOT || "docs/screenshots/finished.png";
-const E2E_PASSPHRASE = "dicom-deid e2e fixed secret";
-const TIMEOUT = parseInt(process.env.BROWSER_TIMEOUT_MS || "1800000", 10);
-
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = "") {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail !== "" ? ": " + detail : ""}`);
-  return ok;
-}
 
 if (!fs.existsSync(path.join("dist", "index.html")) || !fs.existsSync(path.join("dist", "dicom-deid.html"))) {
   check("dist/ is built (npm run build)", false);
-  console.log(`browser: ${passed} passed, ${failed} failed`);
-  process.exit(1);
+  finish("browser");
 }
 if (!fs.existsSync(path.join(CORPUS, "manifest.json"))) {
   console.log(`generating the corpus in ${CORPUS}`);
   execFileSync(path.join(VENV, "bin/python"), [path.join(SHARED, "eval/make_corpus.py"), "--out", CORPUS], { stdio: "inherit" });
 }
-const inputs = fs
-  .readdirSync(path.join(CORPUS, "input"), { recursive: true })
-  .map((f) => path.join(CORPUS, "input", f))
-  .filter((f) => fs.statSync(f).isFile())
-  .sort();
+const inputs = corpusInputs();
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -106,10 +83,8 @@ async function runMode(mode) {
     const wantCore = mode === "served" ? "simd128+relaxed-simd" : "simd128";
     check(`${label}: core build ${core}`, core === wantCore, `expected ${wantCore}`);
 
-    // A fixed passphrase, as the CLI run uses a fixed secret file: the outputs (and any
-    // date/time offset) are then the same in every run.
     await page.$eval("#settings", (d) => (d.open = true));
-    await page.fill("#passphrase", E2E_PASSPHRASE);
+    await page.fill("#passphrase", PASSPHRASE);
     const t1 = Date.now();
     await page.setInputFiles('[data-testid="file-input"]', inputs);
     await page.waitForFunction(
@@ -336,5 +311,4 @@ for (const mode of MODES) {
 }
 await browser.close();
 fs.writeFileSync(path.join(WORK, "browser-timings.json"), JSON.stringify(timings, null, 1));
-console.log(`browser: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish("browser");

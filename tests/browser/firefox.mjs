@@ -2,7 +2,7 @@
 // The page in Firefox (Debian's firefox-esr through puppeteer-core over WebDriver BiDi; no
 // browser download): the served page and the single file from file:// de-identify the
 // evaluation corpus loaded through the file input, and the ZIP of outputs is checked as in
-// the Chromium run (tests/browser/outputs.mjs). Fails on any console error and on any
+// the Chromium run (tests/browser/shared.mjs). Fails on any console error and on any
 // request beyond the page's origin. The ZIP is read from the Blob the page's download link
 // points at (a hook installed before the page loads), not from Firefox's download folder:
 // the download itself is covered in Chromium (e2e.mjs).
@@ -12,41 +12,19 @@
 // EVAL_VENV (/tmp/evalenv), FIREFOX (/usr/bin/firefox-esr), BROWSER_MODES (served,file).
 import puppeteer from "puppeteer-core";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { pathToFileURL, fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
 import { serve } from "../../tools/serve.mjs";
-import { checkOutputZip, foreignRequests } from "./outputs.mjs";
+import { CORPUS, PASSPHRASE, SHARED, TIMEOUT, VENV, check, checkOutputZip, corpusInputs, finish, foreignRequests, modes, workDir } from "./shared.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-process.chdir(root);
-const SHARED = process.env.SHARED || path.resolve(root, "../shared");
-const VENV = process.env.EVAL_VENV || "/tmp/evalenv";
-const CORPUS = process.env.CORPUS_DIR || "/tmp/corpus";
-const WORK = process.env.WORK_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "deid-firefox-"));
-fs.mkdirSync(WORK, { recursive: true });
-const MODES = (process.env.BROWSER_MODES || "served,file").split(",");
-const TIMEOUT = parseInt(process.env.BROWSER_TIMEOUT_MS || "1800000", 10);
-const PASSPHRASE = "dicom-deid e2e fixed secret";
-
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = "") {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail !== "" ? ": " + detail : ""}`);
-  return ok;
-}
+const WORK = workDir("deid-firefox-");
+const MODES = modes("served,file");
 
 if (!fs.existsSync(path.join("dist", "dicom-deid.html")) || !fs.existsSync(path.join(CORPUS, "manifest.json"))) {
   check("dist/ is built (npm run build) and the corpus exists", false, CORPUS);
-  process.exit(1);
+  finish("firefox");
 }
-const inputs = fs
-  .readdirSync(path.join(CORPUS, "input"), { recursive: true })
-  .map((f) => path.join(CORPUS, "input", f))
-  .filter((f) => fs.statSync(f).isFile())
-  .sort();
+const inputs = corpusInputs();
 
 const browser = await puppeteer.launch({
   browser: "firefox",
@@ -149,5 +127,4 @@ async function runMode(mode) {
 
 for (const mode of MODES) await runMode(mode);
 await browser.close();
-console.log(`firefox: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish("firefox");

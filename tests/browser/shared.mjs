@@ -1,10 +1,59 @@
-// The page's ZIP of outputs, checked as the CLI's are: every output and report.json there,
-// every file done, then ../shared/eval/score.py and tests/e2e/check_corpus.py on the
-// unzipped files. Shared by the Chromium (e2e.mjs) and Firefox (firefox.mjs) runs.
+// What the Chromium (e2e.mjs) and Firefox (firefox.mjs) runs share: the repository root as
+// working directory, the environment, the pass/fail tally, the corpus's input files, the
+// check of the page's ZIP of outputs (every output and report.json there, every file done,
+// then ../shared/eval/score.py and tests/e2e/check_corpus.py on the unzipped files, as for
+// the CLI) and of the requests a page made.
 import { unzipSync } from "fflate";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+process.chdir(root);
+export const SHARED = process.env.SHARED || path.resolve(root, "../shared");
+export const VENV = process.env.EVAL_VENV || "/tmp/evalenv";
+export const CORPUS = process.env.CORPUS_DIR || "/tmp/corpus";
+export const TIMEOUT = parseInt(process.env.BROWSER_TIMEOUT_MS || "1800000", 10);
+/** The page's passphrase in every run, as the CLI runs use a fixed secret file: the outputs
+ * (and any date/time offset) are then the same in every run. */
+export const PASSPHRASE = "dicom-deid e2e fixed secret";
+
+/** WORK_DIR, or a new temporary folder named after `prefix`. */
+export function workDir(prefix) {
+  const work = process.env.WORK_DIR || fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.mkdirSync(work, { recursive: true });
+  return work;
+}
+
+/** BROWSER_MODES, or `defaults` (comma-separated). */
+export function modes(defaults) {
+  return (process.env.BROWSER_MODES || defaults).split(",");
+}
+
+const tally = { passed: 0, failed: 0 };
+export function check(name, ok, detail = "") {
+  if (ok) tally.passed++;
+  else tally.failed++;
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail !== "" ? ": " + detail : ""}`);
+  return ok;
+}
+
+/** Print the tally under `name` and exit, non-zero if any check failed. */
+export function finish(name) {
+  console.log(`${name}: ${tally.passed} passed, ${tally.failed} failed`);
+  process.exit(tally.failed ? 1 : 0);
+}
+
+/** Every file under CORPUS/input, sorted. */
+export function corpusInputs() {
+  return fs
+    .readdirSync(path.join(CORPUS, "input"), { recursive: true })
+    .map((f) => path.join(CORPUS, "input", f))
+    .filter((f) => fs.statSync(f).isFile())
+    .sort();
+}
 
 /** Unzip `zipBytes` into WORK/out-MODE and check it; `check(name, ok, detail)` records. */
 export function checkOutputZip({ zipBytes, inputs, mode, label, check, work, corpus, shared, venv }) {
