@@ -6,6 +6,7 @@
 pub mod post;
 pub mod pre;
 mod spatial_mean;
+mod panel_gather;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm_gemm;
 
@@ -105,6 +106,7 @@ impl Detector {
             .decluttered(w, h)
             .and_then(|m| m.into_optimized())
             .and_then(with_natural_constants)
+            .and_then(panel_gather::with_panel_gathers)
             .and_then(|m| m.into_runnable())
             .map_err(|e| format!("cannot prepare the text detection model for {w}x{h}: {e:#}"))?;
         let mut plans = self.plans.lock().map_err(|_| "detector lock poisoned")?;
@@ -273,6 +275,29 @@ mod tests {
             out[0].to_plain_array_view::<f32>().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
         };
         assert_eq!(run(natural), run(optimised));
+    }
+
+    /// Every lazy im2col of the plan is replaced (the model has five, at 1/32 to 1/4 of the
+    /// input size, so these sizes cover full, partial and non-contiguous panels), and the
+    /// probability map keeps every bit.
+    #[test]
+    fn panel_gathers_replace_every_lazy_im2col_and_change_no_bit() {
+        let onnx = crate::embedded_model().expect("no text detection model built in");
+        let det = Detector::from_bytes(onnx, DetectOptions::default()).unwrap();
+        for (w, h) in [(160, 96), (96, 64), (64, 64), (224, 352)] {
+            let optimised = with_natural_constants(det.decluttered(w, h).unwrap().into_optimized().unwrap()).unwrap();
+            let count = |m: &TypedModel, name: &str| m.nodes.iter().filter(|n| n.op.name() == name).count();
+            let lazy = count(&optimised, "LazyIm2col");
+            assert!(lazy > 0, "{w}x{h}: tract no longer plans a lazy im2col here");
+            let gathered = panel_gather::with_panel_gathers(optimised.clone()).unwrap();
+            assert_eq!((count(&gathered, "LazyIm2col"), count(&gathered, "PanelGather")), (0, lazy), "{w}x{h}");
+            let x = pre::normalize_nchw(&input(w, h), w, h);
+            let run = |m: TypedModel| {
+                let out = m.into_runnable().unwrap().run(tvec!(Tensor::from_shape(&[1, 3, h as usize, w as usize], &x).unwrap().into())).unwrap();
+                out[0].to_plain_array_view::<f32>().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+            };
+            assert_eq!(run(gathered), run(optimised), "{w}x{h}");
+        }
     }
 
     /// With tract's own GlobalAveragePool (a division by the spatial size as a constant) the
