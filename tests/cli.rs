@@ -1,4 +1,7 @@
 //! The real `dicom-deid` binary, driven end to end on temporary folders of fixtures.
+//! The fixtures carry pixels, which the default policy cleans: a build without the pixel
+//! cleaner withholds them (tests/header_only_build.rs checks that build instead).
+#![cfg(feature = "pixels")]
 
 mod common;
 

@@ -38,6 +38,10 @@ cli_corpus() { # NAME [make_corpus.py options]: generate (once), de-identify, sc
 cli_corpus corpus             # the default corpus (also what the page is tested on below)
 # Another seed: other patients, texts, dates and burned-in boxes (not tuned on).
 cli_corpus corpus-seed2 --seed 2
+
+echo "== cargo test, header-only build (no pixel cleaner)"
+# After the corpus runs: this build replaces target/test-release/dicom-deid.
+cargo test --profile test-release --no-default-features
 prune target/test-release "$WORK"/out-* "$WORK/corpus-seed2"
 
 HAD_NIGHTLY=$(rustup run nightly rustc --version >/dev/null 2>&1 && echo 1 || echo 0)
