@@ -105,7 +105,7 @@ async function runMode(mode) {
     const [download] = await Promise.all([page.waitForEvent("download", { timeout: 600000 }), page.click('[data-testid="download-all"]')]);
     const zipPath = path.join(WORK, `${mode}.zip`);
     await download.saveAs(zipPath);
-    checkOutputZip({ zipBytes: new Uint8Array(fs.readFileSync(zipPath)), inputs, mode, label, check, work: WORK, corpus: CORPUS, shared: SHARED, venv: VENV });
+    checkOutputZip({ zipBytes: new Uint8Array(fs.readFileSync(zipPath)), inputs, mode, label, work: WORK });
     if (mode === "served") {
       // The finished page, with the first file's header changes in the preview.
       await page.click("#files tbody tr");

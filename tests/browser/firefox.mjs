@@ -15,7 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve } from "../../tools/serve.mjs";
-import { CORPUS, PASSPHRASE, SHARED, TIMEOUT, VENV, check, checkOutputZip, corpusInputs, finish, foreignRequests, modes, workDir } from "./shared.mjs";
+import { CORPUS, PASSPHRASE, TIMEOUT, check, checkOutputZip, corpusInputs, finish, foreignRequests, modes, workDir } from "./shared.mjs";
 
 const WORK = workDir("deid-firefox-");
 const MODES = modes("served,file");
@@ -113,7 +113,7 @@ async function runMode(mode) {
     console.log(`${label}: ${inputs.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${await page.$eval("#counts", (e) => e.textContent)}`);
     await page.click('[data-testid="download-all"]');
     await page.waitForFunction(() => !!window.__download, { timeout: 600000 });
-    checkOutputZip({ zipBytes: await downloadedBytes(page), inputs, mode, label, check, work: WORK, corpus: CORPUS, shared: SHARED, venv: VENV });
+    checkOutputZip({ zipBytes: await downloadedBytes(page), inputs, mode, label, work: WORK });
   } catch (e) {
     check(`${label}: ran to the end`, false, e.message);
   } finally {

@@ -55,8 +55,8 @@ export function corpusInputs() {
     .sort();
 }
 
-/** Unzip `zipBytes` into WORK/out-MODE and check it; `check(name, ok, detail)` records. */
-export function checkOutputZip({ zipBytes, inputs, mode, label, check, work, corpus, shared, venv }) {
+/** Unzip `zipBytes` into WORK/out-MODE and check it against CORPUS (score.py, check_corpus.py). */
+export function checkOutputZip({ zipBytes, inputs, mode, label, work }) {
   const out = path.join(work, `out-${mode}`);
   fs.rmSync(out, { recursive: true, force: true });
   const entries = unzipSync(zipBytes);
@@ -79,14 +79,14 @@ export function checkOutputZip({ zipBytes, inputs, mode, label, check, work, cor
   }
   const scoreJson = path.join(work, `score-${mode}.json`);
   const score = spawnSync(
-    path.join(venv, "bin/python"),
-    [path.join(shared, "eval/score.py"), "--corpus", corpus, "--tool", `dicom-deid-${mode}=${out}`, "--json", scoreJson, "--details"],
+    path.join(VENV, "bin/python"),
+    [path.join(SHARED, "eval/score.py"), "--corpus", CORPUS, "--tool", `dicom-deid-${mode}=${out}`, "--json", scoreJson, "--details"],
     { encoding: "utf8", maxBuffer: 1 << 26 },
   );
   process.stdout.write(score.stdout.split("\n").slice(0, 12).join("\n") + "\n");
   check(`${label}: score.py ran`, score.status === 0, score.status === 0 ? "" : score.stderr.slice(-2000));
   if (score.status === 0) {
-    const cc = spawnSync(path.join(venv, "bin/python"), ["tests/e2e/check_corpus.py", scoreJson, out, corpus], { encoding: "utf8", maxBuffer: 1 << 26 });
+    const cc = spawnSync(path.join(VENV, "bin/python"), ["tests/e2e/check_corpus.py", scoreJson, out, CORPUS], { encoding: "utf8", maxBuffer: 1 << 26 });
     process.stdout.write(cc.stdout.replace(/^/gm, `  ${mode}: `) + "\n");
     check(`${label}: outputs score as the CLI's (check_corpus.py)`, cc.status === 0, cc.status === 0 ? "" : cc.stderr.slice(-2000));
   }
