@@ -63,8 +63,8 @@ struct Table {
     n_offsets: Vec<isize>,
     /// Per panel: full, and its positions are consecutive input values.
     contiguous: Vec<bool>,
-    /// tract's packing format and buffer layout, which the matrix product expects.
-    format: Box<dyn MMMInputFormat>,
+    /// tract's packing format (the fact's one packer) and buffer layout, which the matrix
+    /// product expects.
     exotic: DynPackedExoticFact,
     layout: Layout,
 }
@@ -162,8 +162,8 @@ fn probe(op: &dyn TypedOp, shape: &[usize]) -> Option<Table> {
         .map(|i| i * r + r <= mn && n_elems[i * r..i * r + r].windows(2).all(|w| w[1] == w[0] + 1))
         .collect();
     let format = tract_onnx::tract_core::dyn_clone::clone_box(value.format());
-    let exotic = DynPackedExoticFact { k: k.to_dim(), mn: mn.to_dim(), packers: vec![format.clone()] };
-    Some(Table { input_shape: shape.into(), r, k_offsets: k_elems.iter().map(bytes).collect(), n_offsets, contiguous, format, exotic, layout })
+    let exotic = DynPackedExoticFact { k: k.to_dim(), mn: mn.to_dim(), packers: vec![format] };
+    Some(Table { input_shape: shape.into(), r, k_offsets: k_elems.iter().map(bytes).collect(), n_offsets, contiguous, exotic, layout })
 }
 
 /// The im2col operator: packs the matrix product's second operand panel by panel, as tract's
@@ -229,7 +229,7 @@ impl fmt::Display for GatherInput {
 
 impl MMMInputValue for GatherInput {
     fn format(&self) -> &dyn MMMInputFormat {
-        &*self.table.format
+        &*self.table.exotic.packers[0]
     }
 
     fn scratch_panel_buffer_layout(&self) -> Option<Layout> {
