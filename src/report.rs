@@ -3,7 +3,7 @@
 
 use crate::policy::profile::Action;
 use crate::text::PhiKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct FileReport {
@@ -96,6 +96,10 @@ pub struct PixelReport {
     pub rows: u32,
     /// Frames on which the detector ran (the others took the boxes found on those).
     pub frames_detected: u32,
+    /// Of those, the runs made beforehand by `detect_part` (in this worker, or another worker
+    /// or thread) and taken from the shares passed in.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub detections_shared: u32,
     pub boxes: Vec<MaskedBox>,
     /// Photometric interpretation written (differs from the input after YBR -> RGB).
     pub photometric: String,
@@ -110,9 +114,31 @@ pub struct PixelReport {
     pub kept_because: Option<String>,
 }
 
+/// The detector's boxes for some of one image's detection jobs, made where the image is not
+/// cleaned (another worker or thread), to be used by the one that cleans it: see
+/// [`crate::Deidentifier::detect_part`]. A share whose fingerprint is not the cleaned image's
+/// is ignored (its jobs are detected again).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DetectionShare {
+    /// Of the decoded frames, their display information and the options that shape the boxes
+    /// (hex; empty when the image needs no detection).
+    pub fingerprint: String,
+    /// How many detection jobs the image has in all (0: none to share).
+    pub jobs: u32,
+    /// `(job, boxes)` for each job this share ran.
+    pub results: Vec<(u32, Vec<ShareBox>)>,
+}
+
+/// `(x0, y0, x1, y1, score)` in frame coordinates, padded and clipped to the frame.
+pub type ShareBox = (u32, u32, u32, u32, f32);
+
 impl PixelReport {
     /// True when pixels were decoded, scanned and written back.
     pub fn cleaned(&self) -> bool {
         self.kept_because.is_none()
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

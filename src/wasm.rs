@@ -22,8 +22,8 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-import type { DeidentifyResult, MappingTables } from "./types.js";
-export type { Policy, PolicyInput, FileReport, ElementChange, DeidentifyResult, MappingTables, ErrorKind } from "./types.js";
+import type { DeidentifyResult, DetectionShare, MappingTables } from "./types.js";
+export type { Policy, PolicyInput, FileReport, ElementChange, DeidentifyResult, DetectionShare, MappingTables, ErrorKind } from "./types.js";
 "#;
 
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
@@ -133,10 +133,20 @@ impl Deidentifier {
     /// De-identify one DICOM file: `{ bytes: Uint8Array, report: FileReport }`.
     /// Throws when the file cannot be read, written or verified (nothing is returned).
     /// The bytes are copied into the module and dropped once parsed (a large file is not
-    /// held twice).
+    /// held twice). `shares` (optional): detections of this file's pixels made by
+    /// `detectPart` in other workers; the jobs they hold are not run again.
     #[wasm_bindgen(unchecked_return_type = "DeidentifyResult")]
-    pub fn deidentify(&self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
-        let out = self.inner.deidentify_owned(bytes).map_err(js_error)?;
+    pub fn deidentify(
+        &self,
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "DetectionShare[] | null")] shares: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let shares: Vec<crate::report::DetectionShare> = if shares.is_null() || shares.is_undefined() {
+            Vec::new()
+        } else {
+            serde_wasm_bindgen::from_value(shares).map_err(|e| JsError::new(&format!("io: the detection shares are not readable: {e}")))?
+        };
+        let out = self.inner.deidentify_owned_with(bytes, &shares).map_err(js_error)?;
         let report = to_js(&out.report)?;
         let result = js_sys::Object::new();
         let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&result, &JsValue::from_str(k), v).map(|_| ());
@@ -144,6 +154,20 @@ impl Deidentifier {
             .and_then(|_| set("report", &report))
             .map_err(|_| JsError::new("io: cannot build the result object"))?;
         Ok(result.into())
+    }
+
+    /// How many detector runs cleaning this file's pixels takes that `detectPart` can share
+    /// out among workers (0: none, e.g. no pixels or pixels.frames "every").
+    #[wasm_bindgen(js_name = detectionJobs)]
+    pub fn detection_jobs(&self, bytes: &[u8]) -> Result<u32, JsError> {
+        self.inner.detection_jobs(bytes).map_err(js_error)
+    }
+
+    /// The detection jobs `part`, `part + parts`, ... of this file's pixels, for
+    /// `deidentify(bytes, shares)` in another worker. Reads the pixels only.
+    #[wasm_bindgen(js_name = detectPart, unchecked_return_type = "DetectionShare")]
+    pub fn detect_part(&self, bytes: &[u8], part: u32, parts: u32) -> Result<JsValue, JsError> {
+        to_js(&self.inner.detect_part(bytes, part, parts).map_err(js_error)?)
     }
 
     /// `{ uids: {old: new}, patientIds: {old: new} }` when built with `recordMappings`,
@@ -246,9 +270,9 @@ mod tests {
         assert!(message(bad).starts_with("policy: "));
         let d = Deidentifier::new(None, Some("s".into()), None, None).unwrap();
         assert!(!d.has_model());
-        let e = d.deidentify(sample()).err().unwrap();
+        let e = d.deidentify(sample(), JsValue::NULL).err().unwrap();
         assert!(message(e).starts_with("pixels: "), "detect mode without a model withholds images");
-        let e = d.deidentify(b"not a dicom file at all".to_vec()).err().unwrap();
+        let e = d.deidentify(b"not a dicom file at all".to_vec(), JsValue::UNDEFINED).err().unwrap();
         assert!(message(e).starts_with("not_dicom: "));
         let e = d.harvest(b"nope").err().unwrap();
         assert!(message(e).starts_with("not_dicom: "));
@@ -259,7 +283,7 @@ mod tests {
         let d = Deidentifier::new(rules(), Some("secret".into()), None, None).unwrap();
         let input = sample();
         d.harvest(&input).unwrap();
-        let out = d.deidentify(input).unwrap();
+        let out = d.deidentify(input, JsValue::NULL).unwrap();
         let bytes = js_sys::Uint8Array::new(&get(&out, "bytes")).to_vec();
         assert_eq!(&bytes[128..132], b"DICM");
         for phi in ["Testperson", "Quentin", "555-0142", "19700101", STUDY] {
@@ -278,10 +302,33 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn detection_shares_go_through_javascript() {
+        let d = Deidentifier::new(rules(), Some("secret".into()), None, None).unwrap();
+        // Rules only: no detector runs to share, and an empty share changes nothing.
+        assert_eq!(d.detection_jobs(&sample()).unwrap(), 0);
+        let share = d.detect_part(&sample(), 0, 2).unwrap();
+        assert_eq!(get(&share, "jobs").as_f64(), Some(0.0));
+        assert_eq!(js_sys::Array::from(&get(&share, "results")).length(), 0);
+        let shares = js_sys::Array::of1(&share);
+        let with = d.deidentify(sample(), shares.into()).unwrap();
+        let without = d.deidentify(sample(), JsValue::NULL).unwrap();
+        let bytes = |v: &JsValue| js_sys::Uint8Array::new(&get(v, "bytes")).to_vec();
+        assert_eq!(bytes(&with), bytes(&without));
+        // A share in the page's own shape (job, [x0, y0, x1, y1, score]) is read...
+        let made = js_sys::JSON::parse(r#"[{"fingerprint": "00", "jobs": 2, "results": [[1, [[0, 0, 1, 1, 0.9]]]]}]"#).unwrap();
+        assert_eq!(bytes(&d.deidentify(sample(), made).unwrap()), bytes(&without), "a share in the page's shape is read (rules only: nothing to use it for)");
+        // ... anything else is an error that says so.
+        let e = d.deidentify(sample(), JsValue::from_f64(3.0)).err().unwrap();
+        assert!(message(e).starts_with("io: the detection shares are not readable"));
+        let e = d.detect_part(b"nope", 0, 2).err().unwrap();
+        assert!(message(e).starts_with("not_dicom: "));
+    }
+
+    #[wasm_bindgen_test]
     fn same_secret_same_uids_and_mappings_on_request() {
         let run = |secret: &str| {
             let d = Deidentifier::new(rules(), Some(secret.into()), Some(true), None).unwrap();
-            let out = d.deidentify(sample()).unwrap();
+            let out = d.deidentify(sample(), JsValue::NULL).unwrap();
             (get(&get(&out, "report"), "study_instance_uid").as_string().unwrap(), d.mappings().unwrap())
         };
         let (a, m) = run("one");

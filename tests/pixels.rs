@@ -790,6 +790,60 @@ fn engine_masks_burned_in_text_and_says_so() {
 }
 
 #[test]
+fn engine_clip_detected_in_parts_is_cleaned_as_in_one_run() {
+    // 30 frames sampled every 12: frames 0, 12, 24, 29 and the static image = 5 jobs.
+    let (input, ink) = burned_file("SMITH JOHN 1961", 30, None, EVLE);
+    let deid = Deidentifier::new(Policy::default(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
+    assert_eq!(deid.detection_jobs(&input).unwrap(), 5);
+    let alone = deid.deidentify(&input).unwrap();
+    let shares: Vec<_> = (0..3).map(|part| deid.detect_part(&input, part, 3).unwrap()).collect();
+    let jobs: Vec<u32> = shares.iter().flat_map(|s| s.results.iter().map(|r| r.0)).collect();
+    assert_eq!(jobs, [0, 3, 1, 4, 2], "every job in exactly one part");
+    let shared = deid.deidentify_owned_with(input.clone(), &shares).unwrap();
+    assert_eq!(shared.bytes, alone.bytes, "the same output as one run");
+    let px = shared.report.pixels.as_ref().unwrap();
+    assert_eq!((px.frames_detected, px.detections_shared), (5, 5), "every run taken from the shares");
+    assert_eq!(alone.report.pixels.as_ref().unwrap().detections_shared, 0);
+    let after = decode(&common::parse(&shared.bytes), EVLE).unwrap();
+    for f in &after.frames {
+        assert_eq!(all_ink_masked(&ink, &f.data.to_words(), 4000).1, 0, "text left on a frame");
+    }
+
+    // A share's boxes are used (a box no detector found shows up on every frame)...
+    let mut marked = shares.clone();
+    marked[0].results[0].1.push((300, 200, 310, 210, 0.99));
+    let out = deid.deidentify_owned_with(input.clone(), &marked).unwrap();
+    let has_mark = |r: &dicom_deid::FileReport| r.pixels.as_ref().unwrap().boxes.iter().filter(|b| (b.x0, b.y0) == (300, 200)).count();
+    assert_eq!(has_mark(&out.report), 30, "the share's box on every frame");
+    // ... but never for other pixels, another job count or a box no detector makes: those
+    // jobs are detected here.
+    let mut other = marked.clone();
+    other[0].fingerprint = format!("{}0", &other[0].fingerprint[1..]);
+    let mut miscounted = marked.clone();
+    miscounted[0].jobs = 4;
+    let mut malformed = marked.clone();
+    malformed[0].results[0].1.push((20, 20, 10, 30, 0.9));
+    for wrong in [other, miscounted, malformed] {
+        let out = deid.deidentify_owned_with(input.clone(), &wrong).unwrap();
+        assert_eq!(has_mark(&out.report), 0, "a share of another image was used");
+        assert_eq!(out.report.pixels.as_ref().unwrap().detections_shared, 3, "parts 1 and 2 only");
+        assert_eq!(out.bytes, alone.bytes);
+    }
+    let (changed, _) = burned_file("SMITH JOHN 1962", 30, None, EVLE);
+    let out = deid.deidentify_owned_with(changed, &marked).unwrap();
+    assert_eq!(has_mark(&out.report), 0, "a share of other pixels was used");
+
+    // One frame, pixels off, rules only: nothing to share out.
+    let (single, _) = burned_file("SMITH JOHN 1961", 1, None, EVLE);
+    assert_eq!(deid.detection_jobs(&single).unwrap(), 1);
+    for mode in [PixelMode::Off, PixelMode::Rules] {
+        let d = Deidentifier::new(policy(mode), Some(b"k".as_slice())).unwrap();
+        assert_eq!(d.detection_jobs(&input).unwrap(), 0, "{mode:?}");
+        assert_eq!(d.detect_part(&input, 0, 2).unwrap(), Default::default(), "{mode:?}");
+    }
+}
+
+#[test]
 fn engine_rules_mode_masks_matching_regions_only() {
     let (input, ink) = burned_file("", 2, None, EVLE);
     let mut p = policy(PixelMode::Rules);

@@ -108,6 +108,9 @@ export interface PixelReport {
   columns: number;
   rows: number;
   frames_detected: number;
+  /** Of those, the runs made beforehand by `detectPart` (here or in another worker) and
+   * passed in as shares; absent when none. */
+  detections_shared?: number;
   boxes: MaskedBox[];
   photometric: string;
   was_encapsulated: boolean;
@@ -115,6 +118,16 @@ export interface PixelReport {
   transfer_syntax?: string;
   /** Set when the pixels were deliberately kept (a computed grid such as RT Dose). */
   kept_because?: string;
+}
+
+/** Some of one file's detection jobs, made by `detectPart` for `deidentify` (same file,
+ * same policy; a share of other pixels or options is ignored). */
+export interface DetectionShare {
+  fingerprint: string;
+  /** The file's number of jobs, all parts together. */
+  jobs: number;
+  /** [job, boxes]; a box is [x0, y0, x1, y1, score]. */
+  results: [number, [number, number, number, number, number][]][];
 }
 
 export type PolicyInput = { [K in keyof Policy]?: Partial<Policy[K]> };

@@ -5,12 +5,17 @@
 //      (model: the text detector's ONNX bytes; the served page's workers read det.onnx beside
 //      themselves instead, from their own origin)
 //      {type:"harvest", files: [{id, blob}]}          every file of the batch (pass 1)
-//      {type:"deidentify", id, blob}                  one file (pass 2)
+//      {type:"deidentify", id, blob, helpers}         one file (pass 2); `helpers`: how many
+//                                                     other workers may run part of its detection
+//      {type:"detectPart", id, blob, part, parts}     part of another worker's file's detection
+//      {type:"shares", id, shares}                    the other workers' parts, for "split"
 //      {type:"mappings"}
 //      {type:"preview", id, before: Blob, after: Blob}   first frame of input and output as RGBA
 // out: {type:"ready", defaultPolicy, core} | {type:"error", message} (init failed)
 //      {type:"harvested", id} per file | {type:"harvestDone"}
 //      {type:"result", id, bytes (transferred ArrayBuffer), report} | {type:"failed", id, message}
+//      {type:"split", id, parts} (asks the page for parts 1..parts-1 of this file's detection)
+//      {type:"share", id, part, share} (share: null when this part could not be made)
 //      {type:"trap", id, message} (the instance is unusable: the page replaces this worker)
 //      {type:"mappings", mappings}
 //      {type:"preview", id, before: {width, height, rgba}|{error}, after: ...}
@@ -53,6 +58,35 @@ async function harvestOne(blob) {
   }
 }
 
+// A clip's detection is shared out when other workers are free: it is nearly all of its time.
+// Fewer jobs than this are not worth a second read and decode of the file.
+const MIN_JOBS_TO_SPLIT = 4;
+const awaitingShares = new Map(); // file id -> resolve(shares)
+
+/** Detections of `input` made by this worker and the `helpers` others (empty: none asked). */
+async function sharedDetections(id, input, helpers) {
+  if (!(helpers > 0)) return [];
+  let jobs = 0;
+  try {
+    jobs = deid.detectionJobs(input);
+  } catch (e) {
+    if (trapped(e)) throw e;
+    return []; // deidentify reports what is wrong with the file
+  }
+  if (jobs < MIN_JOBS_TO_SPLIT) return [];
+  const parts = Math.min(helpers + 1, jobs);
+  const others = new Promise((resolve) => awaitingShares.set(id, resolve));
+  self.postMessage({ type: "split", id, parts });
+  let own;
+  try {
+    own = deid.detectPart(input, 0, parts);
+  } catch (e) {
+    if (trapped(e)) throw e;
+    own = null; // deidentify runs these jobs (and reports the error, if it is one)
+  }
+  return [own, ...(await others)].filter(Boolean);
+}
+
 // Messages may overlap at awaits (a worker reads its next file while it works on the
 // current one); everything else waits for the instance.
 let ready = null;
@@ -86,6 +120,11 @@ async function modelFromOrigin() {
 self.onmessage = async (ev) => {
   const m = ev.data;
   let id = m.id;
+  if (m.type === "shares") {
+    awaitingShares.get(id)?.(m.shares);
+    awaitingShares.delete(id);
+    return;
+  }
   try {
     if (m.type !== "init") await ready;
     if (m.type === "init") {
@@ -120,7 +159,7 @@ self.onmessage = async (ev) => {
       }
       let out;
       try {
-        out = deid.deidentify(input);
+        out = deid.deidentify(input, await sharedDetections(id, input, m.helpers));
       } catch (e) {
         if (trapped(e)) throw e;
         self.postMessage({ type: "failed", id, message: String(e && e.message ? e.message : e) });
@@ -130,6 +169,14 @@ self.onmessage = async (ev) => {
       const buf =
         bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
       self.postMessage({ type: "result", id, bytes: buf, report: out.report }, [buf]);
+    } else if (m.type === "detectPart") {
+      let share = null;
+      try {
+        share = deid.detectPart(new Uint8Array(await m.blob.arrayBuffer()), m.part, m.parts);
+      } catch (e) {
+        if (trapped(e)) throw e;
+      }
+      self.postMessage({ type: "share", id, part: m.part, share });
     } else if (m.type === "mappings") {
       self.postMessage({ type: "mappings", mappings: deid.mappings() });
     } else if (m.type === "preview") {

@@ -21,7 +21,7 @@ use crate::actions::pseudonym::pseudonym;
 use crate::error::{Error, Result};
 use crate::policy::selector::Selector;
 use crate::policy::{safe_private, Override, Policy};
-use crate::report::FileReport;
+use crate::report::{DetectionShare, FileReport};
 use crate::secret::Secret;
 use crate::text::{Detectors, Vocabulary};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -279,8 +279,40 @@ impl Deidentifier {
         self.deidentify_parsed(file, repairs)
     }
 
+    /// As `deidentify_owned`, with detections of this file's pixels already made by
+    /// [`Deidentifier::detect_part`] (on other threads, or other workers of a page, given the
+    /// same file and policy): the jobs they hold are not run again. A share made from other
+    /// pixels or options is ignored, so a wrong one costs time, never a missed box.
+    pub fn deidentify_owned_with(&self, input: Vec<u8>, shares: &[DetectionShare]) -> Result<Output> {
+        let (file, repairs) = io::parse_framed(&input, false, &self.policy.limits)?;
+        drop(input);
+        self.deidentify_parsed_with(file, repairs, shares)
+    }
+
+    /// How many detector runs cleaning this file's pixels takes that can be shared out with
+    /// [`Deidentifier::detect_part`] (0 when there are none: no pixels to detect on, or a
+    /// frame strategy whose runs depend on each other).
+    pub fn detection_jobs(&self, input: &[u8]) -> Result<u32> {
+        let (file, _) = io::parse_framed(input, false, &self.policy.limits)?;
+        pixel_step::detection_jobs(self, &file)
+    }
+
+    /// The detection jobs `part`, `part + parts`, ... (of [`Deidentifier::detection_jobs`])
+    /// of this file's pixels, for [`Deidentifier::deidentify_owned_with`]. Reads the pixels
+    /// only: nothing of the header is de-identified or recorded here.
+    pub fn detect_part(&self, input: &[u8], part: u32, parts: u32) -> Result<DetectionShare> {
+        let (file, _) = io::parse_framed(input, false, &self.policy.limits)?;
+        let ts = io::transfer_syntax(file.meta());
+        io::check_transfer_syntax(&ts)?;
+        pixel_step::detect_part(self, &file, &ts, part, parts)
+    }
+
     fn deidentify_parsed(&self, file: dicom_object::DefaultDicomObject, repairs: Vec<framing::Repair>) -> Result<Output> {
-        let (bytes, mut report, patient) = self.transform(file, true)?;
+        self.deidentify_parsed_with(file, repairs, &[])
+    }
+
+    fn deidentify_parsed_with(&self, file: dicom_object::DefaultDicomObject, repairs: Vec<framing::Repair>, shares: &[DetectionShare]) -> Result<Output> {
+        let (bytes, mut report, patient) = self.transform(file, Some(shares))?;
         report.input_repairs = repairs.iter().map(framing::Repair::describe).collect();
         report.verification =
             crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
@@ -292,13 +324,14 @@ impl Deidentifier {
     /// removes. Used by `dicom-deid verify`.
     pub fn verify_pair(&self, original: &[u8], output: &[u8]) -> Result<crate::report::Verification> {
         let file = io::parse(original, false, &self.policy.limits)?;
-        let (_, report, patient) = self.transform(file, false)?;
+        let (_, report, patient) = self.transform(file, None)?;
         crate::verify::verify_output(output, patient.needles(&self.policy), &report.removed_paths, &self.policy)
     }
 
     /// Everything but the verification: the new bytes, the report and the vocabulary.
-    /// `clean_pixels` false skips the pixel step (for `verify_pair`, which needs the header only).
-    fn transform(&self, file: dicom_object::DefaultDicomObject, clean_pixels: bool) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
+    /// `pixels`: the detections made elsewhere for the pixel step, or `None` to skip that step
+    /// (for `verify_pair`, which needs the header only).
+    fn transform(&self, file: dicom_object::DefaultDicomObject, pixels: Option<&[DetectionShare]>) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
         let ts = io::transfer_syntax(file.meta());
         io::check_transfer_syntax(&ts)?;
         io::check_complete(&file)?;
@@ -315,7 +348,10 @@ impl Deidentifier {
         let mut run = apply::FileRun::new(self, &patient.vocab, self.offset_for(&key), pseudo_name, pseudo_id);
         let (meta, obj) = (file.meta().clone(), file.into_inner());
         let mut obj = run.process_root(obj);
-        let pixels = if clean_pixels { pixel_step::run(self, &mut obj, &ts)? } else { None };
+        let pixels = match pixels {
+            Some(shares) => pixel_step::run(self, &mut obj, &ts, shares)?,
+            None => None,
+        };
         let cleaned = pixels.as_ref().is_some_and(|p| p.cleaned());
         markers::add(&mut obj, &self.policy.options, cleaned, &mut run.report);
         let uid = |g: u16, e: u16| io::element_text(&obj, dicom_core::Tag(g, e)).unwrap_or_default();

@@ -5,7 +5,7 @@
 use super::Deidentifier;
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::pixels::PixelMode;
-use crate::report::PixelReport;
+use crate::report::{DetectionShare, PixelReport};
 use dicom_core::dictionary::UidDictionary;
 use dicom_core::Tag;
 use dicom_object::mem::InMemDicomObject;
@@ -18,14 +18,20 @@ fn withheld(reason: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Pixels, format!("pixels not cleaned, file withheld: {reason}"))
 }
 
-/// `Ok(None)`: nothing to clean (no pixels, or pixels off and no declared burned-in text).
-/// `Ok(Some(report))`: pixels masked and written native or RLE; the caller writes the file
-/// in the report's `transfer_syntax`. `Err`: the file must not be written.
-pub(crate) fn run(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str) -> Result<Option<PixelReport>> {
+/// What the pixel step does with a file.
+enum Decision {
+    /// Nothing to clean (no pixels, or pixels off and no declared burned-in text).
+    Nothing,
+    /// Pixels kept as they are, with the reason.
+    Kept(PixelReport),
+    Clean,
+}
+
+fn decide(de: &Deidentifier, obj: &InMemDicomObject) -> Result<Decision> {
     let has_pixels = obj.get(PIXEL_DATA).is_some();
     let has_float = FLOAT_PIXEL_DATA.iter().any(|t| obj.get(*t).is_some());
     if !has_pixels && !has_float {
-        return Ok(None);
+        return Ok(Decision::Nothing);
     }
     let policy = &de.policy.pixels;
     if policy.mode == PixelMode::Off {
@@ -33,12 +39,12 @@ pub(crate) fn run(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str) -> Re
         if burned_in {
             return Err(withheld("the file declares Burned In Annotation (0028,0301) YES and pixels.mode is off"));
         }
-        return Ok(None);
+        return Ok(Decision::Nothing);
     }
     let class = super::io::element_text(obj, Tag(0x0008, 0x0016)).unwrap_or_default();
     if policy.computed_sop_classes.iter().any(|c| c.trim() == class) {
         let name = dicom_dictionary_std::StandardSopClassDictionary.by_uid(&class).map_or(class.as_str(), |e| e.name);
-        return Ok(Some(PixelReport {
+        return Ok(Decision::Kept(PixelReport {
             kept_because: Some(format!("{name}: computed pixels (pixels.computed_sop_classes), no burned-in text possible")),
             ..Default::default()
         }));
@@ -46,17 +52,88 @@ pub(crate) fn run(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str) -> Re
     if has_float {
         return Err(withheld("float pixel data (7FE0,0008/0009) has no text detector path in this build"));
     }
-    clean(de, obj, ts).map(Some)
+    Ok(Decision::Clean)
 }
 
-#[cfg(not(feature = "pixels"))]
-fn clean(_: &Deidentifier, _: &mut InMemDicomObject, _: &str) -> Result<PixelReport> {
-    Err(withheld("this build has no pixel cleaner (built without the 'pixels' feature); set pixels.mode to off to keep pixels as they are"))
+/// `Ok(None)`: nothing to clean. `Ok(Some(report))`: pixels masked and written native or
+/// RLE (the caller writes the file in the report's `transfer_syntax`), or kept with the
+/// reason. `Err`: the file must not be written. `shares`: detections made elsewhere
+/// ([`detect_part`]; may be empty).
+pub(crate) fn run(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str, shares: &[DetectionShare]) -> Result<Option<PixelReport>> {
+    match decide(de, obj)? {
+        Decision::Nothing => Ok(None),
+        Decision::Kept(report) => Ok(Some(report)),
+        Decision::Clean => clean(de, obj, ts, shares).map(Some),
+    }
+}
+
+/// The detection jobs `part`, `part + parts`, ... of the file's pixels, for the call that
+/// cleans them (an empty share when there is nothing to detect or to share).
+pub(crate) fn detect_part(de: &Deidentifier, obj: &InMemDicomObject, ts: &str, part: u32, parts: u32) -> Result<DetectionShare> {
+    match decide(de, obj)? {
+        Decision::Clean => detect(de, obj, ts, part, parts),
+        _ => Ok(DetectionShare::default()),
+    }
+}
+
+/// How many detector runs cleaning these pixels takes that [`detect_part`] can share out.
+pub(crate) fn detection_jobs(de: &Deidentifier, obj: &InMemDicomObject) -> Result<u32> {
+    use crate::policy::pixels::FramePolicy;
+    let policy = &de.policy.pixels;
+    if policy.mode != PixelMode::Detect || policy.frames != FramePolicy::Sampled || !matches!(decide(de, obj)?, Decision::Clean) {
+        return Ok(0);
+    }
+    let frames = super::io::element_text(obj, Tag(0x0028, 0x0008)).and_then(|v| v.parse::<usize>().ok()).unwrap_or(1);
+    Ok(job_count(frames, policy.sample_every))
 }
 
 #[cfg(feature = "pixels")]
-fn clean(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str) -> Result<PixelReport> {
-    use crate::pixels::{self, CleanOptions, FrameStrategy};
+fn job_count(frames: usize, every: u32) -> u32 {
+    crate::pixels::share::job_count(frames, every)
+}
+
+#[cfg(not(feature = "pixels"))]
+fn job_count(_: usize, _: u32) -> u32 {
+    0
+}
+
+#[cfg(not(feature = "pixels"))]
+fn clean(_: &Deidentifier, _: &mut InMemDicomObject, _: &str, _: &[DetectionShare]) -> Result<PixelReport> {
+    Err(withheld("this build has no pixel cleaner (built without the 'pixels' feature); set pixels.mode to off to keep pixels as they are"))
+}
+
+#[cfg(not(feature = "pixels"))]
+fn detect(_: &Deidentifier, _: &InMemDicomObject, _: &str, _: u32, _: u32) -> Result<DetectionShare> {
+    Ok(DetectionShare::default())
+}
+
+#[cfg(feature = "pixels")]
+fn clean(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str, shares: &[DetectionShare]) -> Result<PixelReport> {
+    let (detector, opts) = clean_options(de, obj)?;
+    guarded(|| crate::pixels::clean_with_shares(obj, ts, detector, &opts, shares))
+}
+
+#[cfg(feature = "pixels")]
+fn detect(de: &Deidentifier, obj: &InMemDicomObject, ts: &str, part: u32, parts: u32) -> Result<DetectionShare> {
+    let (detector, opts) = clean_options(de, obj)?;
+    let Some(det) = detector.filter(|_| opts.detect) else { return Ok(DetectionShare::default()) };
+    guarded(|| crate::pixels::share::detect_part(&crate::pixels::decode(obj, ts)?, det, &opts, part, parts))
+}
+
+/// A decoder bug must cost this file, not the batch (native builds unwind).
+#[cfg(feature = "pixels")]
+fn guarded<T>(f: impl FnOnce() -> std::result::Result<T, crate::pixels::PixelError>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(withheld(e)),
+        Err(_) => Err(withheld("the pixel decoder failed unexpectedly (internal error)")),
+    }
+}
+
+/// The detector and the cleaner's options for this file, after the policy's limits.
+#[cfg(feature = "pixels")]
+fn clean_options<'a>(de: &'a Deidentifier, obj: &InMemDicomObject) -> Result<(Option<&'a crate::detect::Detector>, crate::pixels::CleanOptions)> {
+    use crate::pixels::{CleanOptions, FrameStrategy};
     use crate::policy::pixels::FramePolicy;
     let policy = &de.policy.pixels;
     let header = image_header(obj);
@@ -78,13 +155,7 @@ fn clean(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str) -> Result<Pixe
         },
         rle: policy.output == crate::policy::pixels::PixelOutput::Rle,
     };
-    // A decoder bug must cost this file, not the batch (native builds unwind).
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pixels::clean(obj, ts, detector, &opts)));
-    match result {
-        Ok(Ok(report)) => Ok(report),
-        Ok(Err(e)) => Err(withheld(e)),
-        Err(_) => Err(withheld("the pixel decoder failed unexpectedly (internal error)")),
-    }
+    Ok((detector, opts))
 }
 
 #[cfg(feature = "pixels")]

@@ -25,6 +25,7 @@ pub mod jpeg12;
 pub mod jpegls;
 pub mod mask;
 pub mod rle;
+pub mod share;
 pub mod write;
 
 pub use decode::{decode, decode_one, DecodedImage, Frame, ImageInfo, Photometric};
@@ -33,7 +34,7 @@ pub use mask::{fill_value, mask_frame, Fill, PixelBox};
 
 use crate::detect::Detector;
 use dicom_object::mem::InMemDicomObject;
-pub use crate::report::{BoxSource, MaskedBox, PixelReport};
+pub use crate::report::{BoxSource, DetectionShare, MaskedBox, PixelReport};
 use std::fmt;
 
 /// Why pixels could not be cleaned. The file must then not be written.
@@ -125,6 +126,11 @@ impl Default for CleanOptions {
 /// `detector` may be `None` only when `opts.detect` is false (rules only); asking for
 /// detection without a detector is an error (fail closed).
 pub fn clean(obj: &mut InMemDicomObject, ts: &str, detector: Option<&Detector>, opts: &CleanOptions) -> Result<PixelReport, PixelError> {
+    clean_with_shares(obj, ts, detector, opts, &[])
+}
+
+/// As [`clean`], with detections of this image made elsewhere ([`share::detect_part`]).
+pub fn clean_with_shares(obj: &mut InMemDicomObject, ts: &str, detector: Option<&Detector>, opts: &CleanOptions, shares: &[DetectionShare]) -> Result<PixelReport, PixelError> {
     if opts.detect && detector.is_none() {
         return Err(PixelError::Detector("text detection asked for but no model is loaded".into()));
     }
@@ -132,12 +138,13 @@ pub fn clean(obj: &mut InMemDicomObject, ts: &str, detector: Option<&Detector>, 
     // The stored pixels are no longer needed (the frames hold them): freed now, so that a
     // large file is not held twice (a 1 GB clip).
     obj.remove_element(decode::PIXEL_DATA);
-    let boxes = find_boxes(&image, detector.filter(|_| opts.detect), opts)?;
+    let boxes = find_boxes_with_shares(&image, detector.filter(|_| opts.detect), opts, shares)?;
     let mut report = PixelReport {
         frames: image.frames.len() as u32,
         columns: image.frames.first().map_or(0, |f| f.width),
         rows: image.frames.first().map_or(0, |f| f.height),
         frames_detected: boxes.1,
+        detections_shared: boxes.2,
         boxes: boxes.0,
         photometric: image.info.photometric.as_str().to_string(),
         was_encapsulated: image.info.was_encapsulated,
@@ -166,14 +173,17 @@ type Rect = (u32, u32, u32, u32, f32);
 /// The boxes to mask on each frame (detector, reused, rules), padded and clipped, and the
 /// number of detector runs.
 pub fn find_boxes(image: &DecodedImage, detector: Option<&Detector>, opts: &CleanOptions) -> Result<(Vec<MaskedBox>, u32), PixelError> {
+    find_boxes_with_shares(image, detector, opts, &[]).map(|(boxes, runs, _)| (boxes, runs))
+}
+
+/// As [`find_boxes`]; the jobs that one of `shares` holds for this image are not run again
+/// (they count as runs, and the third value counts them).
+pub fn find_boxes_with_shares(image: &DecodedImage, detector: Option<&Detector>, opts: &CleanOptions, shares: &[DetectionShare]) -> Result<(Vec<MaskedBox>, u32, u32), PixelError> {
     let mut out = Vec::new();
     let mut runs = 0u32;
+    let mut shared = 0u32;
     let boxed = |frame: usize, r: Rect, source| MaskedBox { frame: frame as u32, x0: r.0, y0: r.1, x1: r.2, y1: r.3, score: r.4, source };
     if let Some(det) = detector {
-        let mut detect = |frame: &Frame| -> Result<Vec<Rect>, PixelError> {
-            runs += 1;
-            detect_frame(det, frame, &image.info, opts.pad)
-        };
         match opts.frames {
             FrameStrategy::Every | FrameStrategy::ReuseUnchanged => {
                 // (frame index, boxes) of the last frame the detector ran on.
@@ -185,7 +195,8 @@ pub fn find_boxes(image: &DecodedImage, detector: Option<&Detector>, opts: &Clea
                         let rects = &last.as_ref().expect("checked").1;
                         out.extend(rects.iter().map(|r| boxed(i, *r, BoxSource::DetectorReused)));
                     } else {
-                        let rects = detect(frame)?;
+                        let rects = detect_frame(det, frame, &image.info, opts.pad)?;
+                        runs += 1;
                         out.extend(rects.iter().map(|r| boxed(i, *r, BoxSource::Detector)));
                         last = Some((i, rects));
                     }
@@ -193,22 +204,20 @@ pub fn find_boxes(image: &DecodedImage, detector: Option<&Detector>, opts: &Clea
             }
             FrameStrategy::Sampled { every } => {
                 let n = image.frames.len();
-                let mut picks: Vec<usize> = (0..n).step_by(every.max(1) as usize).collect();
-                if n > 0 && picks.last() != Some(&(n - 1)) {
-                    picks.push(n - 1);
-                }
+                let jobs = share::sampled_jobs(n, every);
+                let given = share::usable(shares, image, det, opts, jobs.len());
                 let mut union: Vec<(Rect, Vec<usize>)> = Vec::new();
-                for &j in &picks {
-                    for r in detect(&image.frames[j])? {
-                        add_to_union(&mut union, r, Some(j));
+                for (i, &job) in jobs.iter().enumerate() {
+                    let rects = match given.get(&i) {
+                        Some(rects) => rects.to_vec(),
+                        None => share::run_job(image, det, opts, job)?,
+                    };
+                    for r in rects {
+                        add_to_union(&mut union, r, job.frame());
                     }
                 }
-                if n > 1 {
-                    let still = static_image(&image.frames, &fill_value(&image.info));
-                    for r in detect(&still)? {
-                        add_to_union(&mut union, r, None);
-                    }
-                }
+                runs += jobs.len() as u32;
+                shared += given.len() as u32;
                 for i in 0..n {
                     for (r, found_on) in &union {
                         let source = if found_on.contains(&i) { BoxSource::Detector } else { BoxSource::DetectorReused };
@@ -225,7 +234,7 @@ pub fn find_boxes(image: &DecodedImage, detector: Option<&Detector>, opts: &Clea
             }
         }
     }
-    Ok((out, runs))
+    Ok((out, runs, shared))
 }
 
 /// The detector's boxes on one frame, padded and clipped to it.

@@ -12,7 +12,7 @@
 //
 //   node tests/browser/big.mjs /tmp/big/input /tmp/big1g/in
 // Environment: CLI (default target/release/dicom-deid, else target/test-release/dicom-deid),
-// CHROMIUM (/usr/bin/chromium), WORK_DIR.
+// CHROMIUM (/usr/bin/chromium), WORK_DIR, PAGE_WORKERS (the page's workers, default 2).
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import os from "node:os";
@@ -31,6 +31,7 @@ if (!dirs.length) {
 const WORK = process.env.WORK_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "deid-big-"));
 const CLI = process.env.CLI || ["target/release/dicom-deid", "target/test-release/dicom-deid"].find((p) => fs.existsSync(p));
 const PASSPHRASE = "dicom-deid big-input run";
+const WORKERS = parseInt(process.env.PAGE_WORKERS || "2", 10);
 let failures = 0;
 
 function filesOf(dir) {
@@ -80,7 +81,7 @@ for (const dir of dirs) {
     await page.goto(url);
     await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === "Ready", null, { timeout: 120000 });
     await page.$eval("#settings", (d) => (d.open = true));
-    await page.fill("#workers", "2");
+    await page.fill("#workers", String(WORKERS));
     await page.fill("#passphrase", PASSPHRASE);
     const stopPeak = peakOf(chromiumRssMb);
     const t0 = Date.now();
@@ -93,6 +94,8 @@ for (const dir of dirs) {
     row.pageS = (Date.now() - t0) / 1000;
     row.status = await page.textContent('[data-testid="status"]');
     row.counts = (await page.textContent("#counts")).trim();
+    row.workers = WORKERS;
+    row.splitFiles = await page.evaluate(() => Number(document.documentElement.dataset.splitFiles || 0));
     const zipPath = path.join(WORK, `page-${path.basename(dir)}.zip`);
     const [download] = await Promise.all([page.waitForEvent("download", { timeout: 1800000 }), page.click('[data-testid="download-all"]')]);
     await download.saveAs(zipPath);
@@ -140,10 +143,10 @@ for (const dir of dirs) {
 server.close();
 
 const f = (v, d = 1) => (typeof v === "number" ? v.toFixed(d) : "-");
-console.log("\n| input | files | MB | page (2 workers) s | page peak memory, all Chromium processes (MB) | CLI --jobs 2 s | CLI peak RSS (MB) | page / CLI | outputs | ZIP MB | result |");
+console.log(`\n| input | files | MB | page (${WORKERS} workers) s | page peak memory, all Chromium processes (MB) | CLI --jobs 2 s | CLI peak RSS (MB) | page / CLI | outputs | ZIP MB | result |`);
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
 for (const r of rows) {
-  const result = r.ok ? `ok${r.verify ? " (verify ok)" : ""}` : `FAILED: ${r.error || r.notDone || r.status || ""}${r.consoleErrors ? `, ${r.consoleErrors} console errors` : ""}${r.verify && r.verify !== "ok" ? ", " + r.verify : ""}`;
+  const result = r.ok ? `ok${r.verify ? " (verify ok)" : ""}${r.splitFiles ? `, ${r.splitFiles} shared out` : ""}` : `FAILED: ${r.error || r.notDone || r.status || ""}${r.consoleErrors ? `, ${r.consoleErrors} console errors` : ""}${r.verify && r.verify !== "ok" ? ", " + r.verify : ""}`;
   console.log(`| ${r.dir} | ${r.files} | ${f(r.mb)} | ${f(r.pageS)} | ${f(r.peakMb, 0)} | ${f(r.cliS)} | ${f(r.cliPeakMb, 0)} | ${r.pageS && r.cliS ? f(r.pageS / r.cliS, 2) + "x" : "-"} | ${r.outputs ?? "-"} | ${f(r.zipMb)} | ${result} |`);
 }
 console.log(`\nnode tests/browser/big.mjs ${dirs.join(" ")}; ${new Date().toISOString()}; ${os.cpus().length} CPUs; load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; CLI ${CLI}`);

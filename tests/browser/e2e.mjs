@@ -9,7 +9,7 @@
 //   node tests/browser/e2e.mjs            # needs dist/ (npm run build)
 // Environment: CORPUS_DIR (default /tmp/corpus, generated if missing), WORK_DIR,
 // SHARED (../shared), EVAL_VENV (/tmp/evalenv), CHROMIUM (/usr/bin/chromium),
-// BROWSER_MODES (sample,settings,recovery,served,file), SCREENSHOT (docs/screenshots/finished.png).
+// BROWSER_MODES (sample,settings,recovery,split,served,file), SCREENSHOT (docs/screenshots/finished.png).
 import { chromium } from "playwright-core";
 import { unzipSync, zipSync } from "fflate";
 import fs from "node:fs";
@@ -20,7 +20,7 @@ import { serve } from "../../tools/serve.mjs";
 import { CORPUS, PASSPHRASE, SHARED, TIMEOUT, VENV, check, checkOutputZip, corpusInputs, finish, foreignRequests, modes, workDir } from "./shared.mjs";
 
 const WORK = workDir("deid-browser-");
-const MODES = modes("sample,settings,recovery,served,file");
+const MODES = modes("sample,settings,recovery,split,served,file");
 const SCREENSHOT = process.env.SCREENSHOT || "docs/screenshots/finished.png";
 
 if (!fs.existsSync(path.join("dist", "index.html")) || !fs.existsSync(path.join("dist", "dicom-deid.html"))) {
@@ -302,9 +302,59 @@ async function runSettings() {
   }
 }
 
+/** A clip alone in the batch: with two workers its detection is shared out between them
+ * (the page records it), and the output is byte for byte the one a single worker makes. */
+async function runSplit() {
+  const label = "clip shared out";
+  const clip = inputs.find((f) => /_mf_/.test(path.basename(f)));
+  const server = await serve("dist", 0);
+  const context = await browser.newContext({ acceptDownloads: true });
+  const errors = [];
+  const once = async (workers) => {
+    const page = await context.newPage();
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push("pageerror: " + e.message));
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === "Ready", null, { timeout: 120000 });
+    await page.$eval("#settings", (d) => (d.open = true));
+    await page.fill("#passphrase", PASSPHRASE);
+    await page.fill("#workers", String(workers));
+    await page.setInputFiles('[data-testid="file-input"]', [clip]);
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === "Done", null, { timeout: 300000 });
+    const split = await page.evaluate(() => Number(document.documentElement.dataset.splitFiles || 0));
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-all"]')]);
+    const entries = unzipSync(new Uint8Array(fs.readFileSync(await download.path())));
+    const report = JSON.parse(Buffer.from(entries["report.json"]).toString("utf8"));
+    await page.close();
+    return { split, bytes: entries[path.basename(clip)], report: report[0] };
+  };
+  try {
+    if (!check(`${label}: the corpus has a multi-frame file`, !!clip)) return;
+    const one = await once(1);
+    const two = await once(2);
+    const px = two.report?.report?.pixels || {};
+    check(`${label}: shared out with two workers only`, one.split === 0 && two.split === 1, `${one.split}, ${two.split} files shared out`);
+    // Both parts (its own and the other worker's) were used: no detection was run again.
+    check(
+      `${label}: done, both workers' parts used`,
+      two.report?.status === "done" && px.frames_detected >= 4 && px.detections_shared === px.frames_detected,
+      `${two.report?.status}, ${px.detections_shared} of ${px.frames_detected} detections taken from the parts`,
+    );
+    const same = !!one.bytes && !!two.bytes && Buffer.from(one.bytes).equals(Buffer.from(two.bytes));
+    check(`${label}: the same output as one worker's`, same, `${one.bytes?.length} and ${two.bytes?.length} bytes`);
+  } catch (e) {
+    check(`${label}: ran to the end`, false, e.message);
+  } finally {
+    check(`${label}: no console error`, errors.length === 0, errors.slice(0, 5).join(" | "));
+    await context.close();
+    server.close();
+  }
+}
+
 const timings = {};
 for (const mode of MODES) {
   if (mode === "sample") await runSample();
+  else if (mode === "split") await runSplit();
   else if (mode === "recovery") await runRecovery();
   else if (mode === "settings") await runSettings();
   else timings[mode] = await runMode(mode);
