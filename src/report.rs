@@ -114,10 +114,10 @@ pub struct PixelReport {
     pub kept_because: Option<String>,
 }
 
-/// The detector's boxes for some of one image's detection jobs, made where the image is not
-/// cleaned (another worker or thread), to be used by the one that cleans it: see
-/// [`crate::Deidentifier::detect_part`]. A share whose fingerprint is not the cleaned image's
-/// is ignored (its jobs are detected again).
+/// The detector's boxes for some of one image's detection jobs, made by
+/// [`crate::Deidentifier::detect_part`] (in another worker or thread, or beforehand in the one
+/// that cleans the image) for the call that cleans it. A share whose fingerprint is not the
+/// cleaned image's is ignored (its jobs are detected again).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DetectionShare {
     /// Of the decoded frames, their display information and the options that shape the boxes

@@ -57,9 +57,9 @@ pub(super) fn run_job(image: &DecodedImage, det: &Detector, opts: &CleanOptions,
     }
 }
 
-/// The jobs `part`, `part + parts`, ... of the image's detection, with its fingerprint. An
-/// image that is not detected by sampling (one frame counts as a clip of one) has no jobs
-/// to share: the share is empty.
+/// The jobs `part`, `part + parts`, ... of the image's detection, with its fingerprint (a
+/// single frame is one job). An image detected frame after frame (`ReuseUnchanged`, whose
+/// runs depend on each other) or not at all has none to share: the share is empty.
 pub fn detect_part(image: &DecodedImage, det: &Detector, opts: &CleanOptions, part: u32, parts: u32) -> Result<DetectionShare, PixelError> {
     let FrameStrategy::Sampled { every } = opts.frames else { return Ok(DetectionShare::default()) };
     if !opts.detect || parts == 0 || part >= parts {
