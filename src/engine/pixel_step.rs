@@ -83,8 +83,12 @@ pub(crate) fn detection_jobs(de: &Deidentifier, obj: &InMemDicomObject) -> Resul
     if policy.mode != PixelMode::Detect || policy.frames != FramePolicy::Sampled || !matches!(decide(de, obj)?, Decision::Clean) {
         return Ok(0);
     }
-    let frames = super::io::element_text(obj, Tag(0x0028, 0x0008)).and_then(|v| v.parse::<usize>().ok()).unwrap_or(1);
-    Ok(job_count(frames, policy.sample_every))
+    Ok(job_count(number_of_frames(obj) as usize, policy.sample_every))
+}
+
+/// Number of Frames (0028,0008) as the header states it; 1 when absent or unreadable.
+fn number_of_frames(obj: &InMemDicomObject) -> u64 {
+    super::io::element_text(obj, Tag(0x0028, 0x0008)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(1)
 }
 
 #[cfg(feature = "pixels")]
@@ -174,7 +178,7 @@ fn image_header(obj: &InMemDicomObject) -> crate::policy::pixels::ImageHeader {
 /// Refuse images whose decoded pixels would exceed the policy's limits, before decoding.
 #[cfg(feature = "pixels")]
 fn check_limits(obj: &InMemDicomObject, h: &crate::policy::pixels::ImageHeader, policy: &crate::policy::pixels::PixelPolicy) -> Result<()> {
-    let frames = super::io::element_text(obj, Tag(0x0028, 0x0008)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(1);
+    let frames = number_of_frames(obj);
     let samples = obj.get(Tag(0x0028, 0x0002)).and_then(|v| v.to_int::<u64>().ok()).unwrap_or(1);
     if frames > policy.max_frames as u64 {
         return Err(withheld(format!("{frames} frames is more than pixels.max_frames ({})", policy.max_frames)));
