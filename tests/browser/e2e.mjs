@@ -126,6 +126,20 @@ async function runMode(mode) {
   }
 }
 
+/** Runs a scenario's `body`, then records whether it ran to the end and whether its pages
+ * logged a console error, and closes its browser context and server. */
+async function scenario(label, { context, server, errors }, body) {
+  try {
+    await body();
+  } catch (e) {
+    check(`${label}: ran to the end`, false, e.message);
+  } finally {
+    check(`${label}: no console error`, errors.length === 0, errors.slice(0, 5).join(" | "));
+    await context.close();
+    server.close();
+  }
+}
+
 /** The "Try a sample" button, the preview, and the empty page's screenshot. */
 async function runSample() {
   const label = "sample study";
@@ -136,7 +150,7 @@ async function runSample() {
   const page = await context.newPage();
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push("pageerror: " + e.message));
-  try {
+  await scenario(label, { context, server, errors }, async () => {
     await page.goto(url);
     await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === "Ready", null, { timeout: 120000 });
     await page.screenshot({ path: path.join(path.dirname(SCREENSHOT), "empty.png") });
@@ -170,13 +184,7 @@ async function runSample() {
     await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === "Done", null, { timeout: 120000 });
     const dropped = await page.$$eval("#files tbody tr", (trs) => trs.slice(3).map((tr) => tr.cells[0].textContent + " " + tr.cells[1].textContent));
     check(`${label}: a dropped .zip is expanded and processed`, dropped.length === names.length && dropped.every((t, i) => t === `dropped/in/${names[i]} done`), dropped.join(", "));
-  } catch (e) {
-    check(`${label}: ran to the end`, false, e.message);
-  } finally {
-    check(`${label}: no console error`, errors.length === 0, errors.slice(0, 5).join(" | "));
-    await context.close();
-    server.close();
-  }
+  });
 }
 
 /** A file that cannot be read is reported failed; a worker whose core traps (simulated:
@@ -264,7 +272,7 @@ async function runSettings() {
     const note = await page.textContent("#preview-note");
     return { page, patient: (note.match(/patient (\S+);/) || [])[1] };
   };
-  try {
+  await scenario(label, { context, server, errors }, async () => {
     const a = await pseudonym("correct horse battery staple");
     const b = await pseudonym("correct horse battery staple", true);
     const c = await pseudonym("");
@@ -293,13 +301,7 @@ async function runSettings() {
     await page.click("#sample");
     await done(page);
     check(`${label}: the page works after a cancel`, true);
-  } catch (e) {
-    check(`${label}: ran to the end`, false, e.message);
-  } finally {
-    check(`${label}: no console error`, errors.length === 0, errors.slice(0, 5).join(" | "));
-    await context.close();
-    server.close();
-  }
+  });
 }
 
 /** A clip alone in the batch: with two workers its detection is shared out between them
@@ -328,7 +330,7 @@ async function runSplit() {
     await page.close();
     return { split, bytes: entries[path.basename(clip)], report: report[0] };
   };
-  try {
+  await scenario(label, { context, server, errors }, async () => {
     if (!check(`${label}: the corpus has a multi-frame file`, !!clip)) return;
     const one = await once(1);
     const two = await once(2);
@@ -342,13 +344,7 @@ async function runSplit() {
     );
     const same = !!one.bytes && !!two.bytes && Buffer.from(one.bytes).equals(Buffer.from(two.bytes));
     check(`${label}: the same output as one worker's`, same, `${one.bytes?.length} and ${two.bytes?.length} bytes`);
-  } catch (e) {
-    check(`${label}: ran to the end`, false, e.message);
-  } finally {
-    check(`${label}: no console error`, errors.length === 0, errors.slice(0, 5).join(" | "));
-    await context.close();
-    server.close();
-  }
+  });
 }
 
 const timings = {};
