@@ -125,7 +125,8 @@ impl Deidentifier {
         self.inner.policy().to_json()
     }
 
-    /// First pass: add this file's identifying values to its patient's vocabulary.
+    /// First pass: add this file's identifying values to its patient's vocabulary. Only the
+    /// header is read: the first bytes of a large file are enough when they hold it all.
     pub fn harvest(&self, bytes: &[u8]) -> Result<(), JsError> {
         self.inner.harvest(bytes).map_err(js_error)
     }

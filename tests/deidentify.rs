@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use dicom_core::header::Header;
-use dicom_core::Tag;
+use dicom_core::{PrimitiveValue, Tag, VR};
 use dicom_deid::policy::{Action, Override};
 use dicom_deid::{Deidentifier, ErrorKind, Policy};
 
@@ -212,6 +212,33 @@ fn batch_vocabulary_cleans_names_harvested_from_other_files() {
     obj.put(dicom_core::DataElement::new(Tag(0x0020, 0x4000), dicom_core::VR::LT, dicom_core::PrimitiveValue::from("controllo QUAGLIARELLA ok")));
     let out = d.deidentify(&encode(obj, EXPLICIT_LE)).unwrap();
     assert!(!raw_contains(&out.bytes, "Quagliarella"));
+}
+
+#[test]
+fn batch_vocabulary_is_harvested_from_the_first_bytes_of_a_large_file() {
+    // The page harvests a prefix of a large file: its header, then part of its Pixel Data.
+    let mut first = dataset(&IT_PATIENT, &STUDY_A, 1, None);
+    let (rows, cols) = (512u16, 1024u16);
+    let put = |o: &mut dicom_object::mem::InMemDicomObject, tag: Tag, vr: VR, v: PrimitiveValue| o.put(dicom_core::DataElement::new(tag, vr, v));
+    put(&mut first, Tag(0x0028, 0x0010), VR::US, PrimitiveValue::from(rows));
+    put(&mut first, Tag(0x0028, 0x0011), VR::US, PrimitiveValue::from(cols));
+    put(&mut first, Tag(0x7FE0, 0x0010), VR::OW, PrimitiveValue::U16(vec![0u16; rows as usize * cols as usize].into()));
+    // (`encode` would put the fixtures' 16 pixels in place of these.)
+    let mut whole = Vec::new();
+    let meta = dicom_object::meta::FileMetaTableBuilder::new().transfer_syntax(EXPLICIT_LE);
+    first.with_meta(meta).unwrap().write_all(&mut whole).unwrap();
+    assert!(whole.len() > 1 << 20);
+    let prefix = &whole[..64 * 1024];
+    let mut second = dataset(&IT_PATIENT, &STUDY_A, 2, None);
+    second.remove_element(Tag(0x0010, 0x0010));
+    put(&mut second, Tag(0x0020, 0x4000), VR::LT, PrimitiveValue::from("controllo QUAGLIARELLA ok"));
+    let second = encode(second, EXPLICIT_LE);
+    let (a, b) = (deid(), deid());
+    a.harvest(&whole).unwrap();
+    b.harvest(prefix).unwrap_or_else(|e| panic!("a prefix with the whole header: {e}"));
+    let out = b.deidentify(&second).unwrap().bytes;
+    assert!(!raw_contains(&out, "Quagliarella"));
+    assert_eq!(out, a.deidentify(&second).unwrap().bytes, "the same vocabulary from the prefix as from the whole file");
 }
 
 #[test]

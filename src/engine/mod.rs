@@ -204,11 +204,10 @@ impl Deidentifier {
 
     /// First pass over a batch: add this file's identifying values to its patient's
     /// vocabulary, so that free text in any file of the patient is checked against all of
-    /// them. Reads the header only.
+    /// them. Reads the header only, so `input` may be the first bytes of a large file (the
+    /// page reads a prefix): a Pixel Data value longer than what follows is not an error.
     pub fn harvest(&self, input: &[u8]) -> Result<()> {
-        let obj = io::parse(input, true, &self.policy.limits)?;
-        self.harvest_parsed(&obj);
-        Ok(())
+        self.harvest_from(input)
     }
 
     /// As `harvest`, from a reader (a file): nothing past Pixel Data is read.
