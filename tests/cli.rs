@@ -440,6 +440,30 @@ fn jobs_do_not_change_outputs() {
 }
 
 #[test]
+fn a_lone_clip_is_detected_on_every_thread_with_the_same_output() {
+    // The batch's last file (here its only one) shares its detector runs out with the
+    // threads that have no file left: 30 frames, sampled, and the still image.
+    let s = Scratch::new("clip");
+    let input = s.path("in");
+    put(&input, "clip.dcm", &broken::native_image(128, 160, 30, 128 * 160 * 30));
+    let key = s.path("k");
+    fs::write(&key, "clip secret").unwrap();
+    let pixels = |jobs: &str| {
+        let (out, report) = (s.path(&format!("out{jobs}")), s.path(&format!("report{jobs}.jsonl")));
+        let o = run(&s.0, &[&input, &"--out", &out, &"--quiet", &"--secret-file", &key, &"--jobs", &jobs, &"--report", &report]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let lines = read_report(&report).1;
+        (fs::read(out.join("clip.dcm")).unwrap(), lines[0]["report"]["pixels"].clone())
+    };
+    let (alone, px1) = pixels("1");
+    let (shared, px2) = pixels("2");
+    assert!(px1["frames_detected"].as_u64().unwrap() >= 4, "{px1}");
+    assert_eq!(px1.get("detections_shared"), None, "one thread shares nothing: {px1}");
+    assert_eq!(px2["detections_shared"], px2["frames_detected"], "every run from the two parts: {px2}");
+    assert!(shared == alone, "the same output with the runs shared out");
+}
+
+#[test]
 fn invalid_config_exits_2_and_writes_nothing() {
     let s = Scratch::new("badcfg");
     let input = s.path("in");

@@ -261,15 +261,16 @@ impl Progress {
     }
 }
 
-/// Run `work` over the items on `jobs` threads.
-fn parallel<T: Sync>(items: &[T], jobs: usize, work: impl Fn(usize, &T) + Sync) {
+/// Run `work` over the items on `jobs` threads. `work` is also told whether the item was
+/// the last one queued (the other threads then run out of work as they finish theirs).
+fn parallel<T: Sync>(items: &[T], jobs: usize, work: impl Fn(usize, &T, bool) + Sync) {
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(item) = items.get(i) else { break };
-                work(i, item);
+                work(i, item, i + 1 == items.len());
             });
         }
     });
@@ -332,7 +333,7 @@ fn run(args: RunArgs) -> i32 {
 
     // Pass 1: harvest every file's identifying values into its patient's vocabulary.
     let harvest = Progress { on: show, total: files.len(), done: 0.into(), failed: 0.into(), label: "harvest" };
-    parallel(&files, jobs, |_, (path, _)| {
+    parallel(&files, jobs, |_, (path, _), _| {
         // Headers only: pixel data is not read in this pass.
         let ok = fs::File::open(path).map(|f| deid.harvest_from(std::io::BufReader::new(f)).is_ok()).unwrap_or(false);
         harvest.tick(!ok);
@@ -342,8 +343,10 @@ fn run(args: RunArgs) -> i32 {
     let progress = Progress { on: show, total: files.len(), done: 0.into(), failed: 0.into(), label: "de-identify" };
     let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..files.len()).map(|_| None).collect());
     let used_paths: Mutex<HashSet<PathBuf>> = Mutex::new(HashSet::new());
-    parallel(&files, jobs, |i, (path, rel)| {
-        let outcome = process_one(&deid, path, rel, &out_dir, &args.layout, &used_paths);
+    parallel(&files, jobs, |i, (path, rel), last| {
+        // The last file's detection is shared out with the threads that have run out of files.
+        let helpers = if last { jobs - 1 } else { 0 };
+        let outcome = process_one(&deid, path, rel, &out_dir, &args.layout, &used_paths, helpers);
         progress.tick(matches!(outcome, Outcome::Failed(_)));
         outcomes.lock().unwrap()[i] = Some(outcome);
     });
@@ -383,10 +386,9 @@ fn run(args: RunArgs) -> i32 {
         eprintln!("dicom-deid: mapping tables written to {} (they re-identify: keep them private)", dir.display());
     }
     let secs = started.elapsed().as_secs_f64();
-    eprintln!(
-        "dicom-deid: {ok} de-identified, {skipped} skipped (not DICOM), {failed} failed, in {secs:.1} s ({:.0} files/s)",
-        files.len() as f64 / secs.max(1e-9)
-    );
+    let rate = files.len() as f64 / secs.max(1e-9);
+    let rate = if rate < 10.0 { format!("{rate:.1}") } else { format!("{rate:.0}") };
+    eprintln!("dicom-deid: {ok} de-identified, {skipped} skipped (not DICOM), {failed} failed, in {secs:.1} s ({rate} files/s)");
     if failed > 0 {
         1
     } else {
@@ -394,12 +396,21 @@ fn run(args: RunArgs) -> i32 {
     }
 }
 
-fn process_one(deid: &Deidentifier, path: &Path, rel: &Path, out_dir: &Path, layout: &str, used: &Mutex<HashSet<PathBuf>>) -> Outcome {
+fn process_one(
+    deid: &Deidentifier,
+    path: &Path,
+    rel: &Path,
+    out_dir: &Path,
+    layout: &str,
+    used: &Mutex<HashSet<PathBuf>>,
+    helpers: usize,
+) -> Outcome {
     let input = match fs::read(path) {
         Ok(b) => b,
         Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
     };
-    let output = match deid.deidentify_owned(input) {
+    let shares = shared_detections(deid, &input, helpers);
+    let output = match deid.deidentify_owned_with(input, &shares) {
         Ok(o) => o,
         Err(e) if e.kind == ErrorKind::NotDicom => return Outcome::Skipped(e.message),
         Err(e) => return Outcome::Failed(e.message),
@@ -420,6 +431,27 @@ fn process_one(deid: &Deidentifier, path: &Path, rel: &Path, out_dir: &Path, lay
         Ok(()) => Outcome::Done { out_rel, report: Box::new(output.report) },
         Err(e) => Outcome::Failed(format!("cannot write {}: {e}", out_rel.display())),
     }
+}
+
+/// Fewer detector runs than this are not worth another parse and decode of the file per
+/// thread (the page's workers use the same threshold).
+const MIN_JOBS_TO_SHARE: u32 = 4;
+
+/// A multi-frame file's detector runs (nearly all of its time) shared out between this
+/// thread and `helpers` more, as the page shares them out between its workers; the shares go
+/// to `deidentify_owned_with`, which runs whatever no share holds (a part that failed
+/// included) and reports any error of the file itself.
+fn shared_detections(deid: &Deidentifier, input: &[u8], helpers: usize) -> Vec<dicom_deid::report::DetectionShare> {
+    let jobs = if helpers > 0 { deid.detection_jobs(input).unwrap_or(0) } else { 0 };
+    if jobs < MIN_JOBS_TO_SHARE {
+        return Vec::new();
+    }
+    let parts = (helpers as u32 + 1).min(jobs);
+    std::thread::scope(|s| {
+        let others: Vec<_> = (1..parts).map(|part| s.spawn(move || deid.detect_part(input, part, parts).ok())).collect();
+        let own = deid.detect_part(input, 0, parts).ok();
+        std::iter::once(own).chain(others.into_iter().map(|h| h.join().ok().flatten())).flatten().collect()
+    })
 }
 
 /// A value made safe as one path component: no separators, no "..", never empty.
