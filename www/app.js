@@ -31,6 +31,7 @@ function wasmModule() {
   }
   return wasmModulePromise;
 }
+let servedCore = null; // Promise of {module, core} (or null), from the first served worker
 // The single file carries the text detector inline; decoded once, copied to each worker.
 let modelBuffer = null;
 function inlineModel() {
@@ -73,9 +74,28 @@ class W {
     this.w.onmessageerror = () => this.die("worker message error");
   }
   async init() {
-    const module = await wasmModule();
     const model = inlineModel();
-    return this.request("init", { type: "init", module, model, ...this.cfg }, undefined, model ? [model] : []);
+    const init = (core) => this.request("init", { type: "init", ...core, model, ...this.cfg }, undefined, model ? [model] : []);
+    const inline = await wasmModule();
+    if (inline) return init({ module: inline });
+    // Served build: the first worker compiles the core it fetches and hands the module back;
+    // every later one instantiates that module, so the page compiles it once and the
+    // engine shares its optimised code among the workers.
+    if (servedCore) {
+      const core = await servedCore;
+      if (core) return init(core);
+    }
+    let resolve;
+    servedCore = new Promise((r) => (resolve = r));
+    try {
+      const reply = await init({ shareModule: true });
+      resolve(reply.module ? { module: reply.module, core: reply.core } : null);
+      return reply;
+    } catch (e) {
+      servedCore = null;
+      resolve(null);
+      throw e;
+    }
   }
   request(key, msg, onHarvested, transfer = []) {
     return new Promise((resolve, reject) => {

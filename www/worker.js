@@ -19,7 +19,7 @@
 //      {type:"trap", id, message} (the instance is unusable: the page replaces this worker)
 //      {type:"mappings", mappings}
 //      {type:"preview", id, before: {width, height, rgba}|{error}, after: ...}
-import init, { initSync, Deidentifier, lastPanic, previewFrame } from "../pkg/dicom_deid.js";
+import { initSync, Deidentifier, lastPanic, previewFrame } from "../pkg/dicom_deid.js";
 // Where the engine has relaxed SIMD, the served page runs the build whose matrix kernels use
 // fused multiply-add (faster); elsewhere, and in the single file, the baseline build.
 import { coreUrl, hasRelaxedSimd } from "../pkg/relaxed-simd.js";
@@ -91,18 +91,34 @@ async function sharedDetections(id, input, helpers) {
 // current one); everything else waits for the instance.
 let ready = null;
 
+// The compiled core, handed back to the page when it asks (served build: the first worker
+// compiles it, the others instantiate the same module).
+let compiled = null;
+
 async function initInstance(m) {
   if (!mod) {
-    if (m.module) mod = initSync({ module: m.module });
-    else {
-      mod = await init({ module_or_path: coreUrl() });
-      if (hasRelaxedSimd()) coreBuild = "simd128+relaxed-simd";
-    }
+    compiled = m.module || (await compileCore());
+    if (m.module && m.core) coreBuild = m.core;
+    else if (!m.module && hasRelaxedSimd()) coreBuild = "simd128+relaxed-simd";
+    mod = initSync({ module: compiled });
   }
   deid?.free();
   deid = new Deidentifier(m.policy || null, m.secret || null, !!m.recordMappings, false);
   if (JSON.parse(deid.policyJson()).pixels.mode === "detect") {
     deid.loadModel(new Uint8Array(m.model || (await modelFromOrigin())));
+  }
+}
+
+/** The core build this engine runs, fetched from the worker's own origin and compiled. */
+async function compileCore() {
+  const url = coreUrl();
+  try {
+    return await WebAssembly.compileStreaming(fetch(url));
+  } catch (_) {
+    // Served without the application/wasm type: compiled from the bytes instead.
+    const r = await fetch(url);
+    if (!r.ok) throw new Error("cannot load the de-identification core: HTTP " + r.status);
+    return WebAssembly.compile(await r.arrayBuffer());
   }
 }
 
@@ -135,7 +151,8 @@ self.onmessage = async (ev) => {
       } finally {
         done();
       }
-      self.postMessage({ type: "ready", defaultPolicy: Deidentifier.defaultPolicy(), core: coreBuild });
+      const module = m.shareModule ? compiled : undefined;
+      self.postMessage({ type: "ready", defaultPolicy: Deidentifier.defaultPolicy(), core: coreBuild, module });
     } else if (m.type === "harvest") {
       for (const f of m.files) {
         id = f.id;

@@ -107,6 +107,10 @@ async function runMode(mode) {
     await download.saveAs(zipPath);
     checkOutputZip({ zipBytes: new Uint8Array(fs.readFileSync(zipPath)), inputs, mode, label, work: WORK });
     if (mode === "served") {
+      // The first worker compiles the core and the page hands the module to the others, the
+      // new pool's included (the passphrase changed): one fetch of a .wasm in the whole run.
+      const fetched = requests.filter((u) => u.split("?")[0].endsWith(".wasm")).length;
+      check(`${label}: the core fetched and compiled once for every worker`, fetched === 1, `${fetched} requests for a .wasm`);
       // The finished page, with the first file's header changes in the preview.
       await page.click("#files tbody tr");
       fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
