@@ -3,7 +3,8 @@
 #   onnxruntime (PyPI, CPU, 1 thread) inference of the text detector alone, against
 #   the whole pipeline of dicom-deid with tract: the native CLI (--jobs 1) and the wasm32
 #   (simd128) package under Node, on a 512x512 CT, a 1024x768 RGB secondary capture and a
-#   120-frame 640x480 RGB ultrasound clip (frames sampled, the default, and every frame).
+#   120-frame 640x480 RGB ultrasound clip (frames sampled, the default, and every frame),
+#   and the clip's detections shared out over two threads under Node, as the page does.
 # Prints one markdown table (plus the machine, date and command) on stdout; progress and
 # raw JSON go to stderr / the work dir.
 #
@@ -13,7 +14,8 @@
 # Environment: PYTHON (a Python with pydicom, numpy, Pillow; onnxruntime is pip-installed
 # into it when missing; default /tmp/evalenv/bin/python, else python3), CLI
 # (target/test-release/dicom-deid), PKG (pkg), MODEL (target/model/det.onnx), RUNS (3),
-# FRAMES (120), KEEP=1 keeps the work dir (inputs and raw JSON).
+# FRAMES (120), SERIES (20: slices of the 512x512 CT series the native CLI runs as one
+# batch), KEEP=1 keeps the work dir (inputs and raw JSON).
 # Needs: the model (tools/fetch-model.sh), the CLI built with the pixel cleaner, pkg/ built
 # by tools/build-wasm.sh. A missing part is reported in the table as "n/a" with the reason.
 set -uo pipefail
@@ -27,6 +29,7 @@ PKG=${PKG:-pkg}
 MODEL=${MODEL:-target/model/det.onnx}
 RUNS=${RUNS:-3}
 FRAMES=${FRAMES:-120}
+SERIES=${SERIES:-20}
 WORK=$(mktemp -d /tmp/bench-pixels.XXXXXX)
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 say() { echo "bench-pixels: $*" >&2; }
@@ -38,7 +41,7 @@ if ! "$PYTHON" -c "import onnxruntime" 2>/dev/null; then
 fi
 
 say "inputs -> $WORK/in"
-"$PYTHON" tools/bench/pixel_clip.py "$WORK/in" --frames "$FRAMES" || { say "input generation failed"; exit 1; }
+"$PYTHON" tools/bench/pixel_clip.py "$WORK/in" --frames "$FRAMES" --ct-series "$SERIES" || { say "input generation failed"; exit 1; }
 IN="$WORK/in"
 
 say "onnxruntime (1 thread)"
@@ -48,7 +51,7 @@ say "onnxruntime (1 thread)"
 say "native CLI ($CLI)"
 if [ -x "$CLI" ]; then
   "$PYTHON" tools/bench/native_bench.py --cli "$CLI" --model "$MODEL" --runs "$RUNS" --nopixels "$IN/nopixels.dcm" \
-    --every "$IN/us_clip.dcm" "$IN/ct_512.dcm" "$IN/sc_1024x768.dcm" "$IN/us_clip.dcm" \
+    --every "$IN/us_clip.dcm" --series "$IN/ct_series" "$IN/ct_512.dcm" "$IN/sc_1024x768.dcm" "$IN/us_clip.dcm" \
     >"$WORK/native.json" 2>"$WORK/native.err" || say "native failed: $(tail -3 "$WORK/native.err")"
 else
   echo "{\"error\": \"no executable $CLI\"}" >"$WORK/native.json"
@@ -68,6 +71,9 @@ if [ -f "$PKG/dicom_deid_relaxed_bg.wasm" ]; then
   node $RELAXED_FLAG tools/bench/wasm_bench.mjs --pkg "$PKG" --wasm "$PKG/dicom_deid_relaxed_bg.wasm" --model "$MODEL" \
     --runs "$RUNS" --json "$IN/ct_512.dcm" "$IN/sc_1024x768.dcm" "$IN/us_clip.dcm" >"$WORK/wasm_relaxed.json" 2>"$WORK/wasm_relaxed.err" \
     || say "wasm (relaxed SIMD) reported errors"
+  say "wasm under Node, the clip's detections shared out over 2 threads (relaxed-SIMD build, as in the page)"
+  WASM="$PKG/dicom_deid_relaxed_bg.wasm" MODEL="$MODEL" node $RELAXED_FLAG tools/bench/wasm_split_threads.mjs --json \
+    "$IN/us_clip.dcm" 2 $((RUNS + 1)) >"$WORK/wasm_split.json" 2>"$WORK/wasm_split.err" || say "wasm (split) reported errors"
 fi
 [ -s "$WORK/wasm.json" ] || echo "{\"errors\": [{\"stage\": \"node\", \"error\": $("$PYTHON" -c 'import json,sys;print(json.dumps(sys.stdin.read()[-800:]))' <"$WORK/wasm.err")}]}" >"$WORK/wasm.json"
 
@@ -145,6 +151,17 @@ for s, n, wv in single:
     if o and n and n.get("median_ms") is not None and su is not None:
         print(f"- goal, {s} pipeline <= onnxruntime inference: native net {'met' if n['median_ms'] - su <= o else 'NOT met'}"
               f", wasm {'met' if wv and wv.get('median_ms') is not None and wv['median_ms'] <= o else 'NOT met'}")
+series, ct1 = nat.get("series") or {}, find(nat, "ct_512.dcm")
+if series.get("median_ms") is not None and ct1 and ct1.get("median_ms") is not None and series.get("files", 0) > 1:
+    # The series in one process, less the same slice alone (start-up, model load, the plan
+    # for 512x512, one slice): what each further slice costs, the whole pipeline.
+    per = (series["median_ms"] - ct1["median_ms"]) / (series["files"] - 1)
+    o = ort_ms("512x512")
+    print(f"- native, a series of {series['files']} 512x512 CT slices in one process (`--jobs 1`): {ms(series['median_ms'])} ms; "
+          f"each slice beyond the first {ms(per)} ms (whole pipeline: parse, harvest, detect, mask, verify, write), "
+          f"{ratio(per, o)} of onnxruntime's inference alone: goal {'met' if o and per <= o else 'NOT met'}")
+elif series.get("error"):
+    notes.append(f"native series: {series['error']}")
 print("- fastest run (ms): " + "; ".join(mins))
 relaxed = load("wasm_relaxed.json")
 if relaxed.get("files"):
@@ -158,6 +175,19 @@ if relaxed.get("files"):
     print(f"- wasm, relaxed-SIMD build (what the page's workers load where the engine validates it; "
           f"relaxed_simd in target_features: {relaxed.get('relaxed_simd')}): " + "; ".join(cells)
           + (f"; goal, clip under 3 s (warm): {'met' if clip['median_ms'] < 3000 else 'NOT met'}" if clip and clip.get("median_ms") is not None else ""))
+split = load("wasm_split.json")
+if split.get("rounds"):
+    r = split["rounds"]
+    fresh, warm = r[0]["split_ms"], sorted(x["split_ms"] for x in r[1:])
+    wm = warm[len(warm) // 2] if warm else None
+    alone = sorted(x["alone_ms"] for x in r)[len(r) // 2]
+    print(f"- wasm, the {frames}-frame clip's detections shared out over {split['threads']} threads (relaxed-SIMD build, one "
+          f"instance per thread as in the page's workers): first round (instances that never planned) {ms(fresh)} ms, "
+          f"later rounds {', '.join(ms(x) for x in warm)} ms (median {ms(wm)}); one thread alone in the same rounds: median "
+          f"{ms(alone)} ms; goal, clip under 3 s: warm {'met' if wm is not None and wm < 3000 else 'NOT met'}, "
+          f"first round {'met' if fresh < 3000 else 'NOT met'}")
+elif os.path.exists(os.path.join(w, "wasm_split.json")):
+    print(f"- wasm, the clip shared out over 2 threads: no figures ({split.get('error')})")
 elif os.path.exists(os.path.join(w, "wasm_relaxed.json")):
     print(f"- wasm, relaxed-SIMD build: no figures ({relaxed.get('error') or relaxed.get('errors')})")
 print(f"- runs: median of {os.environ['RUNS']} (single-frame files: after a warm-up run; onnxruntime: "

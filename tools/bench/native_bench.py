@@ -2,12 +2,13 @@
 """The native CLI's whole-process wall time per file (`--jobs 1`, one process per run).
 
     python tools/bench/native_bench.py --cli target/test-release/dicom-deid
-        [--model target/model/det.onnx] [--runs 3] [--every FILE] [--nopixels FILE] FILE...
+        [--model target/model/det.onnx] [--runs 3] [--every FILE] [--nopixels FILE] [--series DIR] FILE...
 
 Each run is a fresh process: parse, harvest, model load, detection, masking, verification and
 writing, i.e. everything. With --nopixels FILE (a header-only file), the start-up cost is
 measured twice: the default policy (so the model is loaded) and pixels.mode "off" (no model).
-With --every FILE, that file is also run under {"pixels": {"frames": "every"}}.
+With --every FILE, that file is also run under {"pixels": {"frames": "every"}}. With --series
+DIR, the folder is run as one batch in one process (the detector plans each size once).
 Prints one JSON object on stdout.
 """
 import argparse
@@ -39,7 +40,7 @@ def pixels_of(report_path):
 
 
 def run(cli, model, path, config, runs, tmp):
-    times, px, line, err = [], None, None, None
+    times, px, line, err, statuses = [], None, None, None, []
     for r in range(runs):
         out = tempfile.mkdtemp(dir=tmp)
         rep = os.path.join(out, "report.jsonl")
@@ -58,8 +59,15 @@ def run(cli, model, path, config, runs, tmp):
         times.append(dt)
         if os.path.exists(rep):
             px, line = pixels_of(rep)
+            with open(rep) as f:
+                statuses = [json.loads(l).get("status") for l in f if l.strip()]
         shutil.rmtree(out, ignore_errors=True)
     rec = {"file": os.path.basename(path), "runs": len(times)}
+    if os.path.isdir(path):
+        rec["files"] = len(os.listdir(path))
+        rec["files_ok"] = statuses.count("ok") if times else 0
+        if rec["files_ok"] != rec["files"]:
+            err = err or f"{rec['files_ok']} of {rec['files']} files ok"
     if times:
         rec["median_ms"] = round(statistics.median(times), 1)
         rec["min_ms"] = round(min(times), 1)
@@ -82,6 +90,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--every", action="append", default=[])
     ap.add_argument("--nopixels")
+    ap.add_argument("--series")
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="deid-native-bench-")
@@ -106,6 +115,9 @@ def main():
             r["variant"] = "every"
             res["files"].append(r)
             print(f"native {r['file']} [every]: {r}", file=sys.stderr)
+        if a.series:
+            res["series"] = run(a.cli, a.model, a.series, None, a.runs, tmp)
+            print(f"native series: {res['series']}", file=sys.stderr)
         print(json.dumps(res))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Synthetic DICOM inputs with burned-in text for the pixel-cleaner benchmark.
 
-    python tools/bench/pixel_clip.py OUT_DIR [--frames 120]
+    python tools/bench/pixel_clip.py OUT_DIR [--frames 120] [--ct-series N]
 
 Writes (Explicit VR Little Endian, native pixels, deterministic: fixed seeds, fixed UIDs):
   ct_512.dcm       single-frame MONOCHROME2 16-bit (12 stored) 512x512 CT-like slice,
@@ -11,6 +11,9 @@ Writes (Explicit VR Little Endian, native pixels, deterministic: fixed seeds, fi
                    every frame, static text (name, ID, date, hospital) and a frame
                    counter / clock that changes every frame
   nopixels.dcm     the same patient's header without Pixel Data (start-up cost of the CLI)
+  ct_series/       with --ct-series N: N slices of ct_512.dcm's series (the same pixels, their
+                   own SOP Instance UIDs and instance numbers), for the cost per slice once
+                   the detector's plan for the size is made
 
 Needs pydicom, numpy and Pillow (DejaVu Sans if installed, else Pillow's default font).
 """
@@ -224,13 +227,29 @@ def nopixels(out):
     write(ds, os.path.join(out, "nopixels.dcm"))
 
 
+def ct_series(out, n):
+    import pydicom
+
+    series = os.path.join(out, "ct_series")
+    os.makedirs(series, exist_ok=True)
+    for i in range(1, n + 1):
+        ds = pydicom.dcmread(os.path.join(out, "ct_512.dcm"))
+        uid = f"{ROOT}.3.1.{i}"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = uid
+        ds.InstanceNumber = i
+        write(ds, os.path.join(series, f"ct_512_{i:04d}.dcm"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
     ap.add_argument("--frames", type=int, default=120)
+    ap.add_argument("--ct-series", type=int, default=0)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     ct_512(a.out)
+    if a.ct_series:
+        ct_series(a.out, a.ct_series)
     sc_1024(a.out)
     us_clip(a.out, a.frames)
     nopixels(a.out)
