@@ -79,8 +79,8 @@ class W {
     const inline = await wasmModule();
     if (inline) return init({ module: inline });
     // Served build: the first worker compiles the core it fetches and hands the module back;
-    // every later one instantiates that module, so the page compiles it once and the
-    // engine shares its optimised code among the workers.
+    // every later one (new pools included) instantiates that module: one fetch and one
+    // compile of the 24 MB core per page.
     if (servedCore) {
       const core = await servedCore;
       if (core) return init(core);

@@ -1,9 +1,12 @@
 // One de-identification worker: one dicom-deid core instance (its own harvested
 // vocabulary), driven by messages from the page. CPU-bound work only; no network.
 //
-// in:  {type:"init", module?: WebAssembly.Module, model?: ArrayBuffer, policy: string|null, secret: string, recordMappings: bool}
-//      (model: the text detector's ONNX bytes; the served page's workers read det.onnx beside
-//      themselves instead, from their own origin)
+// in:  {type:"init", module?: WebAssembly.Module, core?: string, shareModule?: bool, model?: ArrayBuffer,
+//       policy: string|null, secret: string, recordMappings: bool}
+//      (module: the compiled core, with `core` its build name; without it the worker fetches
+//      and compiles the core beside itself, and with `shareModule` hands the module back in
+//      "ready". model: the text detector's ONNX bytes; the served page's workers read det.onnx
+//      beside themselves instead, from their own origin)
 //      {type:"harvest", files: [{id, blob}]}          every file of the batch (pass 1)
 //      {type:"deidentify", id, blob, helpers}         one file (pass 2); `helpers`: how many
 //                                                     other workers may run part of its detection
@@ -11,7 +14,7 @@
 //      {type:"shares", id, shares}                    the other workers' parts, for "split"
 //      {type:"mappings"}
 //      {type:"preview", id, before: Blob, after: Blob}   first frame of input and output as RGBA
-// out: {type:"ready", defaultPolicy, core} | {type:"error", message} (init failed)
+// out: {type:"ready", defaultPolicy, core, module?} | {type:"error", message} (init failed)
 //      {type:"harvested", id} per file | {type:"harvestDone"}
 //      {type:"result", id, bytes (transferred ArrayBuffer), report} | {type:"failed", id, message}
 //      {type:"split", id, parts} (asks the page for parts 1..parts-1 of this file's detection)
