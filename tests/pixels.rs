@@ -264,23 +264,42 @@ fn static_image_keeps_only_pixels_equal_in_every_frame() {
 }
 
 #[test]
-fn ybr_full_422_native_is_expanded_and_masked_black() {
+fn ybr_full_422_native_is_masked_by_whole_pairs_and_stays_422() {
     // 4x2 image: pairs (Y1 Y2 Cb Cr)
     let s = spec(4, 2, 3, 8, 8, false, "YBR_FULL_422");
     let mut o = header(&s);
     let raw: Vec<u8> = vec![10, 20, 100, 150, 30, 40, 110, 160, 50, 60, 120, 170, 70, 80, 130, 180];
-    o.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, PrimitiveValue::U8(raw.into())));
+    o.put(DataElement::new(Tag(0x7FE0, 0x0010), VR::OB, PrimitiveValue::U8(raw.clone().into())));
     let img = decode(&o, EVLE).unwrap();
     assert_eq!(img.info.photometric, Photometric::YbrFull);
     assert_eq!(&img.frames[0].data.to_words()[..12], &[10, 100, 150, 20, 100, 150, 30, 110, 160, 40, 110, 160]);
+    let pixel_bytes = |o: &InMemDicomObject| o.get(Tag(0x7FE0, 0x0010)).unwrap().to_bytes().unwrap().to_vec();
+    let photometric = |o: &InMemDicomObject| o.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim().to_string();
+    let only = |x0, x1| CleanOptions { pad: 0, detect: false, rule_boxes: vec![(x0, 0, x1, 1)], frames: FrameStrategy::Every, rle: false };
+
+    // A box on the second pixel of the first pair masks the whole pair (it shares Cb Cr);
+    // every other stored byte is as it was, and the data stays YBR_FULL_422.
     let mut o2 = o.clone();
-    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 1, 1)], frames: FrameStrategy::Every, rle: false }).unwrap();
-    assert_eq!(o2.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim(), "YBR_FULL");
+    let report = clean(&mut o2, EVLE, None, &only(1, 2)).unwrap();
+    assert_eq!(photometric(&o2), "YBR_FULL_422");
+    assert_eq!(report.photometric, "YBR_FULL_422");
+    assert_eq!((report.boxes[0].x0, report.boxes[0].x1), (0, 2), "the report names the pair masked");
+    assert_eq!(pixel_bytes(&o2), [&[0, 0, 128, 128][..], &raw[4..]].concat());
+    // Across a pair boundary: both pairs.
+    let mut o3 = o.clone();
+    clean(&mut o3, EVLE, None, &only(1, 3)).unwrap();
+    assert_eq!(pixel_bytes(&o3), [&[0, 0, 128, 128, 0, 0, 128, 128][..], &raw[8..]].concat());
+    // Displayed as RGB: Y=0, Cb=Cr=128 is black.
     let after = decode(&o2, EVLE).unwrap();
-    assert_eq!(&after.frames[0].data.to_words()[..6], &[0, 128, 128, 20, 100, 150]);
-    // displayed as RGB: Y=0, Cb=Cr=128 is black
     let d = to_display_u8(&after.frames[0], &after.info, None);
     assert_eq!((d.channels, &d.data[..3]), (3, &[0u8, 0, 0][..]));
+
+    // RLE does not allow YBR_FULL_422: re-encoded, the pixels are YBR_FULL, masked as asked.
+    let mut o4 = o.clone();
+    clean(&mut o4, EVLE, None, &CleanOptions { rle: true, ..only(0, 1) }).unwrap();
+    assert_eq!(photometric(&o4), "YBR_FULL");
+    let after = decode(&o4, "1.2.840.10008.1.2.5").unwrap();
+    assert_eq!(&after.frames[0].data.to_words()[..6], &[0, 128, 128, 20, 100, 150]);
 }
 
 #[test]

@@ -225,6 +225,14 @@ pub struct ImageInfo {
     pub transfer_syntax: String,
 }
 
+impl ImageInfo {
+    /// Native YBR_FULL_422 (each pair of pixels shares its Cb and Cr): written back as such
+    /// unless re-encoded, so the mask covers whole pairs.
+    pub fn native_422(&self) -> bool {
+        !self.was_encapsulated && self.original_photometric == "YBR_FULL_422"
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodedImage {
     pub info: ImageInfo,

@@ -151,8 +151,15 @@ pub fn clean_with_shares(obj: &mut InMemDicomObject, ts: &str, detector: Option<
         transfer_syntax: String::new(),
         kept_because: None,
     };
+    if write::keeps_422(&image.info, opts.rle) {
+        // A pair of pixels shares its Cb Cr: mask whole pairs, so that every other pair's
+        // stored bytes stay as they were.
+        for b in &mut report.boxes {
+            (b.x0, b.x1) = (b.x0 & !1, (b.x1.div_ceil(2) * 2).min(report.columns));
+        }
+    }
     apply_boxes(&mut image, &report.boxes);
-    report.photometric = image.info.photometric.as_str().to_string();
+    report.photometric = write::written_photometric(&image.info, opts.rle).to_string();
     report.transfer_syntax = write::write_pixels(obj, image, opts.rle)?.to_string();
     Ok(report)
 }

@@ -1,7 +1,7 @@
 //! Put decoded (and masked) frames back into the data set as native little-endian Pixel
 //! Data (or RLE Lossless), and update the Image Pixel attributes that change.
 
-use super::decode::{DecodedImage, Frame, Samples, BITS_ALLOCATED, PHOTOMETRIC, PIXEL_DATA, PLANAR};
+use super::decode::{DecodedImage, Frame, ImageInfo, Samples, BITS_ALLOCATED, PHOTOMETRIC, PIXEL_DATA, PLANAR};
 use super::PixelError;
 use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Tag, VR};
@@ -22,10 +22,41 @@ fn rle_fragments(frames: Vec<Frame>) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// True when these frames are written as YBR_FULL_422 ([`ImageInfo::native_422`], not
+/// re-encoded: RLE does not allow it).
+pub fn keeps_422(info: &ImageInfo, rle: bool) -> bool {
+    info.native_422() && !rle
+}
+
+/// The Photometric Interpretation the cleaned frames are written with.
+pub fn written_photometric(info: &ImageInfo, rle: bool) -> &'static str {
+    if keeps_422(info, rle) {
+        "YBR_FULL_422"
+    } else {
+        info.photometric.as_str()
+    }
+}
+
+/// A YBR_FULL frame (8 bits, as decoded from YBR_FULL_422) packed back into pairs of pixels,
+/// Y1 Y2 Cb Cr (PS3.3 C.7.6.3.1.2), each pair's Cb Cr taken from its first pixel (both
+/// pixels hold the pair's: the decoder expanded them and the mask covers whole pairs).
+fn packed_422(f: &Frame) -> Vec<u8> {
+    let Samples::U8(v) = &f.data else { unreachable!("YBR_FULL_422 is decoded to 8-bit samples") };
+    let (w, h) = (f.width as usize, f.height as usize);
+    let mut out = Vec::with_capacity(w.div_ceil(2) * 4 * h);
+    for row in v.chunks_exact(w * 3) {
+        for pair in row.chunks(6) {
+            let y2 = if pair.len() == 6 { pair[3] } else { pair[0] };
+            out.extend([pair[0], y2, pair[1], pair[2]]);
+        }
+    }
+    out
+}
+
 /// The frames as native Pixel Data bytes (little endian; 1-bit data packed LSB first,
-/// frames contiguous), padded to even length. Each frame is dropped once copied, so the
-/// frames and the bytes are not both held in full.
-pub fn native_bytes(frames: Vec<Frame>) -> Vec<u8> {
+/// frames contiguous; with `pairs_422`, YBR_FULL_422 pairs), padded to even length. Each
+/// frame is dropped once copied, so the frames and the bytes are not both held in full.
+pub fn native_bytes(frames: Vec<Frame>, pairs_422: bool) -> Vec<u8> {
     let per_frame = frames.first().map_or(0, |f| match &f.data {
         Samples::U16(v) => v.len() * 2,
         Samples::U8(v) if f.bits_allocated == 1 => v.len().div_ceil(8),
@@ -35,6 +66,10 @@ pub fn native_bytes(frames: Vec<Frame>) -> Vec<u8> {
     let mut out = Vec::with_capacity(per_frame * frames.len() + 1 + crate::engine::io::HEADER_ROOM);
     let mut bits = 0usize; // 1-bit data: bits written so far (frames are not byte-aligned)
     for f in frames {
+        if pairs_422 {
+            out.extend_from_slice(&packed_422(&f));
+            continue;
+        }
         match f.data {
             Samples::U16(v) => crate::engine::io::extend_le_words(&mut out, &v),
             Samples::U8(v) if f.bits_allocated == 1 => {
@@ -57,13 +92,14 @@ pub fn native_bytes(frames: Vec<Frame>) -> Vec<u8> {
 
 /// Replace Pixel Data with the frames, uncompressed (little endian; OW for 16 bits, OB
 /// otherwise) or, with `rle` and 8 or 16 bits allocated, as RLE Lossless fragments (one per
-/// frame, empty basic offset table); set Photometric Interpretation, Planar Configuration 0
+/// frame, empty basic offset table); set Photometric Interpretation ([`written_photometric`]), Planar Configuration 0
 /// (colour) and Burned In Annotation NO; remove the Extended Offset Table (it describes the
 /// input's fragments). Returns the transfer syntax the data set must be written in.
 pub fn write_pixels(obj: &mut InMemDicomObject, image: DecodedImage, rle: bool) -> Result<&'static str, PixelError> {
     let first = image.frames.first().ok_or_else(|| PixelError::Malformed("no frames".into()))?;
     let (bits_allocated, samples) = (first.bits_allocated, first.samples);
-    let photometric = image.info.photometric;
+    let photometric = written_photometric(&image.info, rle);
+    let pairs_422 = keeps_422(&image.info, rle);
     // The old value goes first, so that the old and the new pixels are not held together.
     obj.remove_element(PIXEL_DATA);
     let rle = rle && matches!(bits_allocated, 8 | 16);
@@ -72,13 +108,13 @@ pub fn write_pixels(obj: &mut InMemDicomObject, image: DecodedImage, rle: bool) 
         obj.put(DataElement::new(PIXEL_DATA, VR::OB, Value::PixelSequence(fragments)));
     } else {
         let vr = if bits_allocated == 16 { VR::OW } else { VR::OB };
-        obj.put(DataElement::new(PIXEL_DATA, vr, PrimitiveValue::U8(native_bytes(image.frames).into())));
+        obj.put(DataElement::new(PIXEL_DATA, vr, PrimitiveValue::U8(native_bytes(image.frames, pairs_422).into())));
     }
     // Extended Offset Table and its lengths describe encapsulated fragments only.
     obj.remove_element(Tag(0x7FE0, 0x0001));
     obj.remove_element(Tag(0x7FE0, 0x0002));
     obj.put(DataElement::new(BITS_ALLOCATED, VR::US, PrimitiveValue::from(bits_allocated)));
-    obj.put(DataElement::new(PHOTOMETRIC, VR::CS, PrimitiveValue::from(photometric.as_str())));
+    obj.put(DataElement::new(PHOTOMETRIC, VR::CS, PrimitiveValue::from(photometric)));
     if samples > 1 {
         obj.put(DataElement::new(PLANAR, VR::US, PrimitiveValue::from(0u16)));
     }
