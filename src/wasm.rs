@@ -107,6 +107,14 @@ impl Deidentifier {
         self.inner.set_model(onnx).map_err(js_error)
     }
 
+    /// Plan the text detector for the most common image sizes now (for idle time: a page
+    /// waiting for files); returns how many plans were built (0 without a model or when
+    /// pixels.mode is not "detect").
+    #[wasm_bindgen(js_name = prepareDetector)]
+    pub fn prepare_detector(&self) -> Result<u32, JsError> {
+        self.inner.prepare_detector().map_err(js_error)
+    }
+
     /// True once a text detection model is loaded.
     #[wasm_bindgen(js_name = hasModel)]
     pub fn has_model(&self) -> bool {
@@ -162,6 +170,13 @@ impl Deidentifier {
     #[wasm_bindgen(js_name = detectionJobs)]
     pub fn detection_jobs(&self, bytes: &[u8]) -> Result<u32, JsError> {
         self.inner.detection_jobs(bytes).map_err(js_error)
+    }
+
+    /// Into how many parts this file's detector runs are worth sharing out when `helpers`
+    /// other workers are free (1: not worth it; the threshold is the core's).
+    #[wasm_bindgen(js_name = detectionParts)]
+    pub fn detection_parts(&self, bytes: &[u8], helpers: u32) -> Result<u32, JsError> {
+        self.inner.detection_parts(bytes, helpers).map_err(js_error)
     }
 
     /// The detection jobs `part`, `part + parts`, ... of this file's pixels, for
@@ -307,6 +322,8 @@ mod tests {
         let d = Deidentifier::new(rules(), Some("secret".into()), None, None).unwrap();
         // Rules only: no detector runs to share, and an empty share changes nothing.
         assert_eq!(d.detection_jobs(&sample()).unwrap(), 0);
+        assert_eq!(d.detection_parts(&sample(), 3).unwrap(), 1);
+        assert_eq!(d.prepare_detector().unwrap(), 0, "rules only: nothing to plan");
         let share = d.detect_part(&sample(), 0, 2).unwrap();
         assert_eq!(get(&share, "jobs").as_f64(), Some(0.0));
         assert_eq!(js_sys::Array::from(&get(&share, "results")).length(), 0);

@@ -814,6 +814,8 @@ fn engine_clip_detected_in_parts_is_cleaned_as_in_one_run() {
     let (input, ink) = burned_file("SMITH JOHN 1961", 30, None, EVLE);
     let deid = Deidentifier::new(Policy::default(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
     assert_eq!(deid.detection_jobs(&input).unwrap(), 5);
+    // Worth sharing out: one part per free thread and this one, at most one per job.
+    assert_eq!([0, 1, 2, 9].map(|h| deid.detection_parts(&input, h).unwrap()), [1, 2, 3, 5]);
     let alone = deid.deidentify(&input).unwrap();
     let shares: Vec<_> = (0..3).map(|part| deid.detect_part(&input, part, 3).unwrap()).collect();
     let jobs: Vec<u32> = shares.iter().flat_map(|s| s.results.iter().map(|r| r.0)).collect();
@@ -855,11 +857,27 @@ fn engine_clip_detected_in_parts_is_cleaned_as_in_one_run() {
     // One frame, pixels off, rules only: nothing to share out.
     let (single, _) = burned_file("SMITH JOHN 1961", 1, None, EVLE);
     assert_eq!(deid.detection_jobs(&single).unwrap(), 1);
+    assert_eq!(deid.detection_parts(&single, 3).unwrap(), 1, "fewer jobs than MIN_JOBS_TO_SHARE");
     for mode in [PixelMode::Off, PixelMode::Rules] {
         let d = Deidentifier::new(policy(mode), Some(b"k".as_slice())).unwrap();
         assert_eq!(d.detection_jobs(&input).unwrap(), 0, "{mode:?}");
+        assert_eq!(d.detection_parts(&input, 3).unwrap(), 1, "{mode:?}");
         assert_eq!(d.detect_part(&input, 0, 2).unwrap(), Default::default(), "{mode:?}");
     }
+}
+
+#[test]
+fn the_detector_is_prepared_for_common_sizes_once_and_detects_as_before() {
+    let (input, _) = burned_file("SMITH JOHN 1961", 1, None, EVLE);
+    let cold = Deidentifier::new(Policy::default(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
+    let warm = Deidentifier::new(Policy::default(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
+    assert_eq!(warm.prepare_detector().unwrap() as usize, dicom_deid::detect::COMMON_IMAGE_SIZES.len());
+    assert_eq!(warm.prepare_detector().unwrap(), 0, "the plans are kept");
+    assert_eq!(warm.deidentify(&input).unwrap().bytes, cold.deidentify(&input).unwrap().bytes);
+    // Nothing to prepare without a model or when the policy does not detect.
+    assert_eq!(Deidentifier::new(Policy::default(), None).unwrap().prepare_detector().unwrap(), 0);
+    let rules = Deidentifier::new(policy(PixelMode::Rules), None).unwrap().load_model(model()).unwrap();
+    assert_eq!(rules.prepare_detector().unwrap(), 0);
 }
 
 #[test]

@@ -10,7 +10,7 @@ const INLINE = globalThis.DEID_INLINE || null; // set by the single-file build
 /** @type {{id:number, path:string, blob:Blob, status:string, reason?:string, report?:any, output?:Blob, row?:HTMLTableRowElement}[]} */
 const files = [];
 let nextId = 1;
-let pool = null; // {workers: W[], key: string}
+let pool = null; // {workers: W[], key: string, cfg, started: Promise (every worker's init)}
 let defaultPolicy = null;
 let running = false;
 let pendingBatch = [];
@@ -60,8 +60,10 @@ function workerCount() {
  * it de-identifies the current one. */
 const replyKey = { ready: "init", error: "init", harvestDone: "harvest", harvested: "harvest", mappings: "mappings", preview: "preview" };
 class W {
-  constructor(cfg) {
+  /** `prepare`: plan the text detector for common image sizes once ready (idle pools only). */
+  constructor(cfg, prepare = false) {
     this.cfg = cfg;
+    this.prepare = prepare;
     this.w = newWorkerObject();
     this.harvested = new Set();
     this.pending = new Map(); // key -> {resolve, reject, onHarvested}
@@ -75,7 +77,8 @@ class W {
   }
   async init() {
     const model = inlineModel();
-    const init = (core) => this.request("init", { type: "init", ...core, model, ...this.cfg }, undefined, model ? [model] : []);
+    const init = (core) =>
+      this.request("init", { type: "init", ...core, model, prepare: this.prepare, ...this.cfg }, undefined, model ? [model] : []);
     const inline = await wasmModule();
     if (inline) return init({ module: inline });
     // Served build: the first worker compiles the core it fetches and hands the module back;
@@ -107,6 +110,7 @@ class W {
   onMessage(m) {
     if (m.type === "trap") return this.die(m.message, m.id);
     if (m.type === "split") return helpWith(this, m);
+    if (m.type === "prepared") return notePrepared(this, m.plans);
     const key = m.type === "share" ? `p${m.id}:${m.part}` : replyKey[m.type] || "d" + m.id;
     const p = this.pending.get(key);
     if (!p) return;
@@ -236,18 +240,41 @@ function saveRemembered() {
 function poolKey(cfg) {
   return JSON.stringify(cfg) + "|" + workerCount();
 }
-async function ensurePool() {
+/** The pool for the current settings (built when they changed). `prepare`: the pool is
+ * built ahead of any file, so its workers spend the wait planning the detector. */
+async function ensurePool(prepare = false) {
   const cfg = currentConfig();
   const key = poolKey(cfg);
   if (pool && pool.key === key) {
-    for (const w of pool.workers.filter((w) => w.dead)) await (w.replacing ||= replaceWorker(pool, w));
-    return pool;
+    const p = pool;
+    await p.started;
+    for (const w of p.workers.filter((w) => w.dead)) await (w.replacing ||= replaceWorker(p, w));
+    return p;
   }
   if (pool) pool.workers.forEach((w) => w.terminate());
-  const workers = Array.from({ length: workerCount() }, () => new W(cfg));
-  pool = { key, cfg, workers };
-  await Promise.all(workers.map((w) => w.init()));
-  return pool;
+  const workers = Array.from({ length: workerCount() }, () => new W(cfg, prepare));
+  const p = (pool = { key, cfg, workers, started: Promise.all(workers.map((w) => w.init())) });
+  document.documentElement.dataset.preparedPlans = 0;
+  await p.started;
+  return p;
+}
+
+/** While no batch runs (the page waits for files), the pool for the current settings is
+ * built now rather than when files arrive; its errors are reported by the next batch. */
+let idlePoolTimer = 0;
+function prepareIdlePool() {
+  clearTimeout(idlePoolTimer);
+  idlePoolTimer = setTimeout(() => {
+    if (!running && defaultPolicy) ensurePool(true).catch(() => {});
+  }, 500);
+}
+
+/** For the tests and the benchmark: how many detector plans the current pool's workers
+ * made ahead of any file. */
+function notePrepared(w, plans) {
+  if (!pool || !pool.workers.includes(w)) return;
+  pool.preparedPlans = (pool.preparedPlans || 0) + (plans || 0);
+  document.documentElement.dataset.preparedPlans = pool.preparedPlans;
 }
 
 /** Worker `from` asks for parts 1..parts-1 of the detection of file `id` (a clip, when the
@@ -472,6 +499,7 @@ function cancel() {
   running = false;
   setStatus("Cancelled");
   updateCounts();
+  prepareIdlePool();
 }
 
 // ---------------------------------------------------------------- intake
@@ -706,6 +734,7 @@ function clearList() {
   $("download-mappings").hidden = true;
   setStatus("Ready");
   updateCounts();
+  prepareIdlePool();
 }
 
 // ---------------------------------------------------------------- wiring
@@ -739,6 +768,7 @@ function wire() {
   $("download-mappings").addEventListener("click", downloadMappings);
   $("clear").addEventListener("click", clearList);
   $("remember").addEventListener("change", saveRemembered);
+  $("settings").addEventListener("change", prepareIdlePool);
   $("sample").addEventListener("click", loadSample);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && running) cancel();
@@ -765,11 +795,13 @@ async function boot() {
   try {
     // Start the pool with the core's default policy, then fill the settings form from it.
     const cfg = { policy: null, secret: $("passphrase").value || sessionSecret, recordMappings: false };
-    const workers = Array.from({ length: workerCount() }, () => new W(cfg));
-    const ready = await Promise.all(workers.map((w) => w.init()));
+    // The page waits for files now: these workers plan the detector meanwhile.
+    const workers = Array.from({ length: workerCount() }, () => new W(cfg, true));
+    const started = Promise.all(workers.map((w) => w.init()));
+    const ready = await started;
     defaultPolicy = JSON.parse(ready[0].defaultPolicy);
     fillSettings(defaultPolicy);
-    pool = { key: poolKey(currentConfig()), cfg, workers };
+    pool = { key: poolKey(currentConfig()), cfg, workers, started };
     document.documentElement.dataset.readyMs = String(Math.round(performance.now() - t0));
     document.documentElement.dataset.coreBuild = ready[0].core;
     setStatus("Ready");

@@ -2,11 +2,12 @@
 // vocabulary), driven by messages from the page. CPU-bound work only; no network.
 //
 // in:  {type:"init", module?: WebAssembly.Module, core?: string, shareModule?: bool, model?: ArrayBuffer,
-//       policy: string|null, secret: string, recordMappings: bool}
+//       prepare?: bool, policy: string|null, secret: string, recordMappings: bool}
 //      (module: the compiled core, with `core` its build name; without it the worker fetches
 //      and compiles the core beside itself, and with `shareModule` hands the module back in
 //      "ready". model: the text detector's ONNX bytes; the served page's workers read det.onnx
-//      beside themselves instead, from their own origin)
+//      beside themselves instead, from their own origin; prepare: once ready, plan the
+//      detector for common image sizes, answered by "prepared"; later messages wait for it)
 //      {type:"harvest", files: [{id, blob}]}          every file of the batch (pass 1)
 //      {type:"deidentify", id, blob, helpers}         one file (pass 2); `helpers`: how many
 //                                                     other workers may run part of its detection
@@ -15,6 +16,7 @@
 //      {type:"mappings"}
 //      {type:"preview", id, before: Blob, after: Blob}   first frame of input and output as RGBA
 // out: {type:"ready", defaultPolicy, core, module?} | {type:"error", message} (init failed)
+//      {type:"prepared", plans} (after "ready", when asked)
 //      {type:"harvested", id} per file | {type:"harvestDone"}
 //      {type:"result", id, bytes (transferred ArrayBuffer), report} | {type:"failed", id, message}
 //      {type:"split", id, parts} (asks the page for parts 1..parts-1 of this file's detection)
@@ -62,22 +64,19 @@ async function harvestOne(blob) {
 }
 
 // A clip's detection is shared out when other workers are free: it is nearly all of its time.
-// Fewer jobs than this are not worth a second read and decode of the file.
-const MIN_JOBS_TO_SPLIT = 4;
 const awaitingShares = new Map(); // file id -> resolve(shares)
 
 /** Detections of `input` made by this worker and the `helpers` others (empty: none asked). */
 async function sharedDetections(id, input, helpers) {
   if (!(helpers > 0)) return [];
-  let jobs = 0;
+  let parts = 1;
   try {
-    jobs = deid.detectionJobs(input);
+    parts = deid.detectionParts(input, helpers); // the core knows when it is worth it
   } catch (e) {
     if (trapped(e)) throw e;
     return []; // deidentify reports what is wrong with the file
   }
-  if (jobs < MIN_JOBS_TO_SPLIT) return [];
-  const parts = Math.min(helpers + 1, jobs);
+  if (parts < 2) return [];
   const others = new Promise((resolve) => awaitingShares.set(id, resolve));
   self.postMessage({ type: "split", id, parts });
   let own;
@@ -110,6 +109,22 @@ async function initInstance(m) {
   if (JSON.parse(deid.policyJson()).pixels.mode === "detect") {
     deid.loadModel(new Uint8Array(m.model || (await modelFromOrigin())));
   }
+}
+
+/** Plan the detector for the most common image sizes while the page waits for files (a
+ * first image of such a size then starts at once; the first plan also readies the model for
+ * every other size). Messages that come meanwhile wait for it. */
+async function prepareDetector(before) {
+  await before;
+  await new Promise((r) => setTimeout(r, 0)); // "ready" is on its way first
+  let plans = 0;
+  try {
+    plans = deid.prepareDetector();
+  } catch (e) {
+    if (trapped(e)) return self.postMessage({ type: "trap", message: panicMessage(e) });
+    // Otherwise the first file that needs the plan reports the error.
+  }
+  self.postMessage({ type: "prepared", plans });
 }
 
 /** The core build this engine runs, fetched from the worker's own origin and compiled. */
@@ -156,6 +171,7 @@ self.onmessage = async (ev) => {
       }
       const module = m.shareModule ? compiled : undefined;
       self.postMessage({ type: "ready", defaultPolicy: Deidentifier.defaultPolicy(), core: coreBuild, module });
+      if (m.prepare) ready = prepareDetector(ready);
     } else if (m.type === "harvest") {
       for (const f of m.files) {
         id = f.id;

@@ -433,20 +433,15 @@ fn process_one(
     }
 }
 
-/// Fewer detector runs than this are not worth another parse and decode of the file per
-/// thread (the page's workers use the same threshold).
-const MIN_JOBS_TO_SHARE: u32 = 4;
-
 /// A multi-frame file's detector runs (nearly all of its time) shared out between this
 /// thread and `helpers` more, as the page shares them out between its workers; the shares go
 /// to `deidentify_owned_with`, which runs whatever no share holds (a part that failed
 /// included) and reports any error of the file itself.
 fn shared_detections(deid: &Deidentifier, input: &[u8], helpers: usize) -> Vec<dicom_deid::report::DetectionShare> {
-    let jobs = if helpers > 0 { deid.detection_jobs(input).unwrap_or(0) } else { 0 };
-    if jobs < MIN_JOBS_TO_SHARE {
+    let parts = deid.detection_parts(input, helpers as u32).unwrap_or(1);
+    if parts < 2 {
         return Vec::new();
     }
-    let parts = (helpers as u32 + 1).min(jobs);
     std::thread::scope(|s| {
         let others: Vec<_> = (1..parts).map(|part| s.spawn(move || deid.detect_part(input, part, parts).ok())).collect();
         let own = deid.detect_part(input, 0, parts).ok();

@@ -64,6 +64,11 @@ enum SharedGraph {
 /// Keep at most this many optimised plans (one per input size).
 const MAX_PLANS: usize = 16;
 
+/// Image sizes worth planning for before any image arrives ([`Detector::prepare`]): CT and
+/// MR slices, then ultrasound and secondary captures. The first two plans are also the ones
+/// that type and declutter the model, which every later size re-uses.
+pub const COMMON_IMAGE_SIZES: &[(u32, u32)] = &[(512, 512), (640, 480)];
+
 impl Detector {
     /// Parse an ONNX model (bytes).
     pub fn from_bytes(onnx: &[u8], opts: DetectOptions) -> Result<Detector, String> {
@@ -86,6 +91,25 @@ impl Detector {
 
     pub fn options(&self) -> &DetectOptions {
         &self.opts
+    }
+
+    /// Build the plans for images of these sizes (`w x h`, before resizing) now; returns how
+    /// many were new.
+    pub fn prepare(&self, image_sizes: &[(u32, u32)]) -> Result<u32, String> {
+        let mut built = 0;
+        for &(w, h) in image_sizes {
+            let (mw, mh) = self.model_size(w, h);
+            if !self.plans.lock().map_err(|_| "detector lock poisoned")?.contains_key(&(mw, mh)) {
+                self.plan(mw, mh)?;
+                built += 1;
+            }
+        }
+        Ok(built)
+    }
+
+    /// The model's input size for an image of `w x h`.
+    fn model_size(&self, w: u32, h: u32) -> (u32, u32) {
+        pre::target_size(w, h, self.opts.min_side, self.opts.max_side, self.opts.max_upscale)
     }
 
     /// The optimised plan for an input of `w x h` (built on first use).
@@ -156,7 +180,7 @@ impl Detector {
     /// Text boxes in the image's coordinates.
     pub fn detect(&self, img: &DisplayImage) -> Result<Vec<TextBox>, String> {
         let (w, h) = (img.width, img.height);
-        let (mw, mh) = pre::target_size(w, h, self.opts.min_side, self.opts.max_side, self.opts.max_upscale);
+        let (mw, mh) = self.model_size(w, h);
         let rgb = img.to_rgb();
         let resized = pre::resize_bilinear(&rgb, w, h, 3, mw, mh);
         let prob = self.probability_map(&resized, mw, mh)?;

@@ -29,6 +29,10 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 pub use harvest::PatientKey;
 
+/// Fewer detector runs than this are not worth another parse and decode of the file in each
+/// helping thread or worker ([`Deidentifier::detection_parts`]).
+pub const MIN_JOBS_TO_SHARE: u32 = 4;
+
 /// What `deidentify` returns for one input.
 #[derive(Debug)]
 pub struct Output {
@@ -294,6 +298,30 @@ impl Deidentifier {
     pub fn detection_jobs(&self, input: &[u8]) -> Result<u32> {
         let (file, _) = io::parse_framed(input, false, &self.policy.limits)?;
         pixel_step::detection_jobs(self, &file)
+    }
+
+    /// Into how many parts this file's detector runs are worth sharing out when `helpers`
+    /// other threads (or workers) are free: 1 (this thread alone) unless the file has at
+    /// least [`MIN_JOBS_TO_SHARE`] jobs, else at most one part per job. The CLI and the page
+    /// both ask here, so the threshold lives in one place.
+    pub fn detection_parts(&self, input: &[u8], helpers: u32) -> Result<u32> {
+        if helpers == 0 {
+            return Ok(1);
+        }
+        let jobs = self.detection_jobs(input)?;
+        Ok(if jobs < MIN_JOBS_TO_SHARE { 1 } else { (helpers + 1).min(jobs) })
+    }
+
+    /// Build the text detector's plans for the most common image sizes now (see
+    /// [`crate::detect::COMMON_IMAGE_SIZES`]), so that a front end with idle time (a page
+    /// waiting for files) spends it here rather than on its first images. Returns how many
+    /// plans were built; 0 when this policy detects nothing or no model is loaded.
+    pub fn prepare_detector(&self) -> Result<u32> {
+        #[cfg(feature = "pixels")]
+        if let (Some(det), crate::policy::pixels::PixelMode::Detect) = (&self.detector, self.policy.pixels.mode) {
+            return det.prepare(crate::detect::COMMON_IMAGE_SIZES).map_err(|e| Error::new(crate::error::ErrorKind::Pixels, e));
+        }
+        Ok(0)
     }
 
     /// The detection jobs `part`, `part + parts`, ... (of [`Deidentifier::detection_jobs`])

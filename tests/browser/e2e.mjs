@@ -83,8 +83,19 @@ async function runMode(mode) {
     const wantCore = mode === "served" ? "simd128+relaxed-simd" : "simd128";
     check(`${label}: core build ${core}`, core === wantCore, `expected ${wantCore}`);
 
+    // While the page waits for files, its workers plan the detector for the common image
+    // sizes (two, COMMON_IMAGE_SIZES in src/detect); so does the pool a settings change makes
+    // (the page counts the current pool's plans).
+    const preparedPlans = (n) =>
+      page
+        .waitForFunction((n) => Number(document.documentElement.dataset.preparedPlans || 0) >= n, n, { timeout: 120000 })
+        .then(() => true, () => false);
+    check(`${label}: idle workers planned the detector`, await preparedPlans(2 * workers));
     await page.$eval("#settings", (d) => (d.open = true));
     await page.fill("#passphrase", PASSPHRASE);
+    await page.dispatchEvent("#passphrase", "change"); // as when the user leaves the field
+    await page.waitForFunction(() => document.documentElement.dataset.preparedPlans === "0", null, { timeout: 10000 }); // the new pool
+    check(`${label}: the new settings' idle pool planned the detector`, await preparedPlans(2 * workers));
     const t1 = Date.now();
     await page.setInputFiles('[data-testid="file-input"]', inputs);
     await page.waitForFunction(
