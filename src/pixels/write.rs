@@ -37,13 +37,19 @@ pub fn written_photometric(info: &ImageInfo, rle: bool) -> &'static str {
     }
 }
 
+/// Bytes of one YBR_FULL_422 frame: Y Y Cb Cr per pair of pixels (where decoding gave three
+/// samples per pixel).
+fn packed_422_len(f: &Frame) -> usize {
+    (f.width as usize).div_ceil(2) * 4 * f.height as usize
+}
+
 /// A YBR_FULL frame (8 bits, as decoded from YBR_FULL_422) packed back into pairs of pixels,
 /// Y1 Y2 Cb Cr (PS3.3 C.7.6.3.1.2), each pair's Cb Cr taken from its first pixel (both
 /// pixels hold the pair's: the decoder expanded them and the mask covers whole pairs).
 fn packed_422(f: &Frame) -> Vec<u8> {
     let Samples::U8(v) = &f.data else { unreachable!("YBR_FULL_422 is decoded to 8-bit samples") };
-    let (w, h) = (f.width as usize, f.height as usize);
-    let mut out = Vec::with_capacity(w.div_ceil(2) * 4 * h);
+    let w = f.width as usize;
+    let mut out = Vec::with_capacity(packed_422_len(f));
     for row in v.chunks_exact(w * 3) {
         for pair in row.chunks(6) {
             let y2 = if pair.len() == 6 { pair[3] } else { pair[0] };
@@ -58,6 +64,7 @@ fn packed_422(f: &Frame) -> Vec<u8> {
 /// frame is dropped once copied, so the frames and the bytes are not both held in full.
 pub fn native_bytes(frames: Vec<Frame>, pairs_422: bool) -> Vec<u8> {
     let per_frame = frames.first().map_or(0, |f| match &f.data {
+        Samples::U8(_) if pairs_422 => packed_422_len(f),
         Samples::U16(v) => v.len() * 2,
         Samples::U8(v) if f.bits_allocated == 1 => v.len().div_ceil(8),
         Samples::U8(v) => v.len(),
