@@ -28,6 +28,9 @@ export type { Policy, PolicyInput, FileReport, ElementChange, DeidentifyResult, 
 
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
+/// The worker's last text detector, kept across instances (see `loadModel`).
+static DETECTORS: crate::detect::DetectorCache = crate::detect::DetectorCache::new();
+
 #[wasm_bindgen(start)]
 fn start() {
     std::panic::set_hook(Box::new(|info| {
@@ -101,15 +104,17 @@ impl Deidentifier {
     }
 
     /// Load the text detection model (the ONNX file shipped with the page) for pixels.mode
-    /// "detect". Without it, files with pixel data are withheld under that mode.
+    /// "detect". Without it, files with pixel data are withheld under that mode. A later
+    /// instance in the same worker given the same model and detector settings (new
+    /// settings, another passphrase) shares this one's detector and the plans it has built.
     #[wasm_bindgen(js_name = loadModel)]
     pub fn load_model(&mut self, onnx: &[u8]) -> Result<(), JsError> {
-        self.inner.set_model(onnx).map_err(js_error)
+        self.inner.set_model_cached(onnx, &DETECTORS).map_err(js_error)
     }
 
     /// Plan the text detector for the most common image sizes now (for idle time: a page
-    /// waiting for files); returns how many plans were built (0 without a model or when
-    /// pixels.mode is not "detect").
+    /// waiting for files); returns how many of those sizes have a plan now (0 without a model
+    /// or when pixels.mode is not "detect").
     #[wasm_bindgen(js_name = prepareDetector)]
     pub fn prepare_detector(&self) -> Result<u32, JsError> {
         self.inner.prepare_detector().map_err(js_error)
@@ -150,19 +155,46 @@ impl Deidentifier {
         bytes: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "DetectionShare[] | null")] shares: JsValue,
     ) -> Result<JsValue, JsError> {
-        let shares: Vec<crate::report::DetectionShare> = if shares.is_null() || shares.is_undefined() {
-            Vec::new()
-        } else {
-            serde_wasm_bindgen::from_value(shares).map_err(|e| JsError::new(&format!("io: the detection shares are not readable: {e}")))?
-        };
-        let out = self.inner.deidentify_owned_with(bytes, &shares).map_err(js_error)?;
-        let report = to_js(&out.report)?;
-        let result = js_sys::Object::new();
-        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&result, &JsValue::from_str(k), v).map(|_| ());
-        set("bytes", &js_sys::Uint8Array::from(out.bytes.as_slice()).into())
-            .and_then(|_| set("report", &report))
-            .map_err(|_| JsError::new("io: cannot build the result object"))?;
-        Ok(result.into())
+        let shares = read_shares(shares)?;
+        result_js(self.inner.deidentify_owned_with(bytes, &shares).map_err(js_error)?)
+    }
+
+    /// Parse a file once for sharing out its detection (`partsOf`, `detectPartOf`) and then
+    /// cleaning it (`deidentifyParsed`), instead of once per call. Throws what `deidentify`
+    /// would throw for a file it cannot read. The bytes are dropped once parsed.
+    pub fn parse(&self, bytes: Vec<u8>) -> Result<ParsedFile, JsError> {
+        Ok(ParsedFile { inner: self.inner.parse_file(bytes).map_err(js_error)? })
+    }
+
+    /// `detectionParts` from the first bytes of a file (its header up to Pixel Data), so
+    /// that a worker can ask for help before it reads a large clip. Throws when the header
+    /// alone does not say (deflated, or longer than the bytes given).
+    #[wasm_bindgen(js_name = detectionPartsOfHeader)]
+    pub fn detection_parts_of_header(&self, header: &[u8], helpers: u32) -> Result<u32, JsError> {
+        self.inner.detection_parts_of_header(header, helpers).map_err(js_error)
+    }
+
+    /// `detectionParts` for a parsed file.
+    #[wasm_bindgen(js_name = partsOf)]
+    pub fn parts_of(&self, file: &ParsedFile, helpers: u32) -> Result<u32, JsError> {
+        self.inner.parts_of(&file.inner, helpers).map_err(js_error)
+    }
+
+    /// `detectPart` for a parsed file.
+    #[wasm_bindgen(js_name = detectPartOf, unchecked_return_type = "DetectionShare")]
+    pub fn detect_part_of(&self, file: &ParsedFile, part: u32, parts: u32) -> Result<JsValue, JsError> {
+        to_js(&self.inner.detect_part_of(&file.inner, part, parts).map_err(js_error)?)
+    }
+
+    /// `deidentify` for a parsed file, which it takes: the JavaScript object is spent.
+    #[wasm_bindgen(js_name = deidentifyParsed, unchecked_return_type = "DeidentifyResult")]
+    pub fn deidentify_parsed(
+        &self,
+        file: ParsedFile,
+        #[wasm_bindgen(unchecked_param_type = "DetectionShare[] | null")] shares: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let shares = read_shares(shares)?;
+        result_js(self.inner.deidentify_parsed_file(file.inner, &shares).map_err(js_error)?)
     }
 
     /// How many detector runs cleaning this file's pixels takes that `detectPart` can share
@@ -195,6 +227,32 @@ impl Deidentifier {
             Some(m) => to_js(&MappingsJs { uids: &m.uids, patient_ids: &m.patient_ids }),
         }
     }
+}
+
+/// A DICOM file parsed in this module (`Deidentifier.parse`); spent by
+/// `Deidentifier.deidentifyParsed`, else freed with `free()`.
+#[wasm_bindgen]
+pub struct ParsedFile {
+    inner: crate::ParsedFile,
+}
+
+/// The detection shares given from JavaScript (null or undefined: none).
+fn read_shares(shares: JsValue) -> Result<Vec<crate::report::DetectionShare>, JsError> {
+    if shares.is_null() || shares.is_undefined() {
+        return Ok(Vec::new());
+    }
+    serde_wasm_bindgen::from_value(shares).map_err(|e| JsError::new(&format!("io: the detection shares are not readable: {e}")))
+}
+
+/// `{ bytes: Uint8Array, report: FileReport }`.
+fn result_js(out: crate::Output) -> Result<JsValue, JsError> {
+    let report = to_js(&out.report)?;
+    let result = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&result, &JsValue::from_str(k), v).map(|_| ());
+    set("bytes", &js_sys::Uint8Array::from(out.bytes.as_slice()).into())
+        .and_then(|_| set("report", &report))
+        .map_err(|_| JsError::new("io: cannot build the result object"))?;
+    Ok(result.into())
 }
 
 /// One frame of a DICOM file as RGBA for display: `{ width, height, rgba: Uint8ClampedArray }`
@@ -339,6 +397,15 @@ mod tests {
         let e = d.deidentify(sample(), JsValue::from_f64(3.0)).err().unwrap();
         assert!(message(e).starts_with("io: the detection shares are not readable"));
         let e = d.detect_part(b"nope", 0, 2).err().unwrap();
+        assert!(message(e).starts_with("not_dicom: "));
+        assert_eq!(d.detection_parts_of_header(&sample(), 3).unwrap(), 1);
+        // Parsed once: the same counts, share and output as from the bytes.
+        let file = d.parse(sample()).unwrap();
+        assert_eq!(d.parts_of(&file, 3).unwrap(), 1);
+        let share = d.detect_part_of(&file, 0, 2).unwrap();
+        assert_eq!(get(&share, "jobs").as_f64(), Some(0.0));
+        assert_eq!(bytes(&d.deidentify_parsed(file, js_sys::Array::of1(&share).into()).unwrap()), bytes(&without));
+        let e = d.parse(b"nope".to_vec()).err().unwrap();
         assert!(message(e).starts_with("not_dicom: "));
     }
 

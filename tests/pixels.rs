@@ -7,14 +7,14 @@
 
 use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Tag, VR};
-use dicom_deid::detect::{DetectOptions, Detector};
+use dicom_deid::detect::{DetectOptions, Detector, DetectorCache};
 use dicom_deid::pixels::decode::Samples;
 use dicom_deid::pixels::{
     self, clean, decode, equal_outside, fill_value, mask_frame, static_image, to_display_u8, BoxSource, CleanOptions, Fill, Frame, FrameStrategy,
     Photometric, PixelBox, PixelError, Window,
 };
 use dicom_object::mem::InMemDicomObject;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 const EVLE: &str = "1.2.840.10008.1.2.1";
 
@@ -867,17 +867,79 @@ fn engine_clip_detected_in_parts_is_cleaned_as_in_one_run() {
 }
 
 #[test]
+fn a_clip_parsed_once_is_shared_out_and_cleaned_as_from_bytes() {
+    let (input, _) = burned_file("SMITH JOHN 1961", 30, None, EVLE);
+    let deid = Deidentifier::new(Policy::default(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
+    let from_bytes = deid.deidentify(&input).unwrap();
+    let file = deid.parse_file(input.clone()).unwrap();
+    assert_eq!([0, 1, 2, 9].map(|h| deid.parts_of(&file, h).unwrap()), [1, 2, 3, 5], "as detection_parts");
+    // The header alone says as much, before a large file is read; a cut header says nothing.
+    let header = &input[..input.len() / 2];
+    assert_eq!([0, 1, 2, 9].map(|h| deid.detection_parts_of_header(header, h).unwrap()), [1, 2, 3, 5]);
+    let cut = deid.detection_parts_of_header(&input[..600], 1);
+    assert!(cut.as_ref().map_or(true, |&p| p == 1), "a cut header does not ask for help: {cut:?}");
+    let (single, _) = burned_file("SMITH JOHN 1961", 1, None, EVLE);
+    assert_eq!(deid.detection_parts_of_header(&single, 3).unwrap(), 1, "one frame");
+    // The helping threads read the same parse; each part as from the bytes.
+    let shares: Vec<_> = std::thread::scope(|s| {
+        let (deid, file) = (&deid, &file);
+        let parts: Vec<_> = (0..3).map(|part| s.spawn(move || deid.detect_part_of(file, part, 3).unwrap())).collect();
+        parts.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (part, share) in shares.iter().enumerate() {
+        assert_eq!(share, &deid.detect_part(&input, part as u32, 3).unwrap(), "part {part}");
+    }
+    let out = deid.deidentify_parsed_file(file, &shares).unwrap();
+    assert_eq!(out.bytes, from_bytes.bytes, "the same output as from the bytes");
+    assert_eq!(out.report.pixels.as_ref().unwrap().detections_shared, 5);
+    // A file the core cannot read fails at the parse, as deidentify does.
+    let e = deid.parse_file(b"not dicom at all".to_vec()).err().unwrap();
+    assert_eq!(e.kind, deid.deidentify(b"not dicom at all").unwrap_err().kind);
+}
+
+#[test]
 fn the_detector_is_prepared_for_common_sizes_once_and_detects_as_before() {
     let (input, _) = burned_file("SMITH JOHN 1961", 1, None, EVLE);
+    let sizes = dicom_deid::detect::COMMON_IMAGE_SIZES;
     let cold = Deidentifier::new(Policy::default(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
     let warm = Deidentifier::new(Policy::default(), Some(b"k".as_slice())).unwrap().load_model(model()).unwrap();
-    assert_eq!(warm.prepare_detector().unwrap() as usize, dicom_deid::detect::COMMON_IMAGE_SIZES.len());
-    assert_eq!(warm.prepare_detector().unwrap(), 0, "the plans are kept");
+    let detector = warm.detector().unwrap();
+    assert_eq!(warm.prepare_detector().unwrap() as usize, sizes.len(), "a plan for every common size");
+    assert_eq!(detector.prepare(sizes).unwrap(), 0, "the plans are kept");
+    assert_eq!(warm.prepare_detector().unwrap() as usize, sizes.len(), "still ready");
     assert_eq!(warm.deidentify(&input).unwrap().bytes, cold.deidentify(&input).unwrap().bytes);
     // Nothing to prepare without a model or when the policy does not detect.
     assert_eq!(Deidentifier::new(Policy::default(), None).unwrap().prepare_detector().unwrap(), 0);
     let rules = Deidentifier::new(policy(PixelMode::Rules), None).unwrap().load_model(model()).unwrap();
     assert_eq!(rules.prepare_detector().unwrap(), 0);
+}
+
+#[test]
+fn a_new_deidentifier_takes_the_cached_detector_with_its_plans() {
+    let (input, _) = burned_file("SMITH JOHN 1961", 1, None, EVLE);
+    let cache = DetectorCache::new();
+    let with = |p: Policy, secret: &[u8], onnx: &[u8]| {
+        let mut d = Deidentifier::new(p, Some(secret)).unwrap();
+        d.set_model_cached(onnx, &cache).map(|_| d)
+    };
+    let first = with(Policy::default(), b"one", model()).unwrap();
+    first.prepare_detector().unwrap();
+    // New settings (another passphrase), same model and detector settings: the same detector,
+    // its plans already built, and the same output as a detector of its own.
+    let second = with(Policy::default(), b"two", model()).unwrap();
+    let shared = second.detector().unwrap();
+    assert!(Arc::ptr_eq(first.detector().unwrap(), shared));
+    assert_eq!(shared.prepare(dicom_deid::detect::COMMON_IMAGE_SIZES).unwrap(), 0, "planned by the first");
+    let own = Deidentifier::new(Policy::default(), Some(b"two".as_slice())).unwrap().load_model(model()).unwrap();
+    assert_eq!(second.deidentify(&input).unwrap().bytes, own.deidentify(&input).unwrap().bytes);
+    // Other detector settings, or another model: another detector.
+    let mut p = Policy::default();
+    p.pixels.threshold = dicom_deid::policy::pixels::PixelPolicy::default().threshold + 0.05;
+    let other = with(p, b"two", model()).unwrap();
+    assert!(!Arc::ptr_eq(other.detector().unwrap(), shared), "other settings");
+    let back = with(Policy::default(), b"two", model()).unwrap();
+    assert!(!Arc::ptr_eq(back.detector().unwrap(), shared), "the cache holds the last one only");
+    assert!(with(Policy::default(), b"two", &model()[..1000]).is_err(), "another (here: broken) model is loaded, not the cached one");
 }
 
 #[test]

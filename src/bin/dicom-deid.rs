@@ -1,7 +1,7 @@
 //! The native command-line front end over the dicom-deid core.
 
 use clap::{Args, Parser, Subcommand};
-use dicom_deid::{Deidentifier, ErrorKind, Policy};
+use dicom_deid::{Deidentifier, ErrorKind, ParsedFile, Policy};
 use std::collections::HashSet;
 use std::fs;
 use std::io::{IsTerminal, Write};
@@ -409,8 +409,11 @@ fn process_one(
         Ok(b) => b,
         Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
     };
-    let shares = shared_detections(deid, &input, helpers);
-    let output = match deid.deidentify_owned_with(input, &shares) {
+    // One parse serves the shared-out detection and the cleaning.
+    let output = match deid.parse_file(input).and_then(|file| {
+        let shares = shared_detections(deid, &file, helpers);
+        deid.deidentify_parsed_file(file, &shares)
+    }) {
         Ok(o) => o,
         Err(e) if e.kind == ErrorKind::NotDicom => return Outcome::Skipped(e.message),
         Err(e) => return Outcome::Failed(e.message),
@@ -435,16 +438,16 @@ fn process_one(
 
 /// A multi-frame file's detector runs (nearly all of its time) shared out between this
 /// thread and `helpers` more, as the page shares them out between its workers; the shares go
-/// to `deidentify_owned_with`, which runs whatever no share holds (a part that failed
+/// to `deidentify_parsed_file`, which runs whatever no share holds (a part that failed
 /// included) and reports any error of the file itself.
-fn shared_detections(deid: &Deidentifier, input: &[u8], helpers: usize) -> Vec<dicom_deid::report::DetectionShare> {
-    let parts = deid.detection_parts(input, helpers as u32).unwrap_or(1);
+fn shared_detections(deid: &Deidentifier, file: &ParsedFile, helpers: usize) -> Vec<dicom_deid::report::DetectionShare> {
+    let parts = deid.parts_of(file, helpers as u32).unwrap_or(1);
     if parts < 2 {
         return Vec::new();
     }
     std::thread::scope(|s| {
-        let others: Vec<_> = (1..parts).map(|part| s.spawn(move || deid.detect_part(input, part, parts).ok())).collect();
-        let own = deid.detect_part(input, 0, parts).ok();
+        let others: Vec<_> = (1..parts).map(|part| s.spawn(move || deid.detect_part_of(file, part, parts).ok())).collect();
+        let own = deid.detect_part_of(file, 0, parts).ok();
         std::iter::once(own).chain(others.into_iter().map(|h| h.join().ok().flatten())).flatten().collect()
     })
 }

@@ -188,6 +188,47 @@ impl Detector {
     }
 }
 
+/// The last detector loaded, kept for a front end that builds a new
+/// [`crate::Deidentifier`] when its settings change (the page's workers, on a new
+/// passphrase): the same model with the same settings gets the same detector back, with
+/// every plan it has built, instead of planning again.
+pub struct DetectorCache(Mutex<Option<CachedDetector>>);
+
+struct CachedDetector {
+    model_hash: u64,
+    model_len: usize,
+    opts: DetectOptions,
+    detector: Arc<Detector>,
+}
+
+impl DetectorCache {
+    pub const fn new() -> Self {
+        DetectorCache(Mutex::new(None))
+    }
+
+    /// The detector for this model and these settings: the cached one when both are the
+    /// same, else a new one (which replaces it).
+    pub fn get_or_load(&self, onnx: &[u8], opts: DetectOptions) -> Result<Arc<Detector>, String> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        onnx.hash(&mut h);
+        let (model_hash, model_len) = (h.finish(), onnx.len());
+        let mut last = self.0.lock().map_err(|_| "detector cache lock poisoned")?;
+        if let Some(c) = last.as_ref().filter(|c| (c.model_hash, c.model_len) == (model_hash, model_len) && c.opts == opts) {
+            return Ok(c.detector.clone());
+        }
+        let detector = Arc::new(Detector::from_bytes(onnx, opts)?);
+        *last = Some(CachedDetector { model_hash, model_len, opts, detector: detector.clone() });
+        Ok(detector)
+    }
+}
+
+impl Default for DetectorCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// `model` with every constant laid out with the natural strides of its shape.
 ///
 /// tract's `insert_axis` gives a new size-1 axis the stride of its neighbour, so some

@@ -33,6 +33,22 @@ pub use harvest::PatientKey;
 /// helping thread or worker ([`Deidentifier::detection_parts`]).
 pub const MIN_JOBS_TO_SHARE: u32 = 4;
 
+/// Parts worth making of `jobs` detector runs with `helpers` others free (at least 1).
+fn parts_for(jobs: u32, helpers: u32) -> u32 {
+    if jobs < MIN_JOBS_TO_SHARE {
+        1
+    } else {
+        (helpers + 1).min(jobs)
+    }
+}
+
+/// A file parsed once ([`Deidentifier::parse_file`]) for sharing out its detection and
+/// then cleaning it.
+pub struct ParsedFile {
+    file: dicom_object::DefaultDicomObject,
+    repairs: Vec<framing::Repair>,
+}
+
 /// What `deidentify` returns for one input.
 #[derive(Debug)]
 pub struct Output {
@@ -166,16 +182,36 @@ impl Deidentifier {
     /// As `load_model`, in place.
     #[cfg(feature = "pixels")]
     pub fn set_model(&mut self, onnx: &[u8]) -> Result<()> {
+        let det = crate::detect::Detector::from_bytes(onnx, self.detect_options()).map_err(|e| Error::new(crate::error::ErrorKind::Pixels, e))?;
+        self.detector = Some(Arc::new(det));
+        Ok(())
+    }
+
+    /// As `set_model`, taking the detector from `cache` when it holds this model with this
+    /// policy's detector settings (its plans included), else loading it there.
+    #[cfg(feature = "pixels")]
+    pub fn set_model_cached(&mut self, onnx: &[u8], cache: &crate::detect::DetectorCache) -> Result<()> {
+        let det = cache.get_or_load(onnx, self.detect_options()).map_err(|e| Error::new(crate::error::ErrorKind::Pixels, e))?;
+        self.detector = Some(det);
+        Ok(())
+    }
+
+    /// The text detector in use, if a model is loaded.
+    #[cfg(feature = "pixels")]
+    pub fn detector(&self) -> Option<&Arc<crate::detect::Detector>> {
+        self.detector.as_ref()
+    }
+
+    /// The detector settings of this policy.
+    #[cfg(feature = "pixels")]
+    fn detect_options(&self) -> crate::detect::DetectOptions {
         let p = &self.policy.pixels;
-        let opts = crate::detect::DetectOptions {
+        crate::detect::DetectOptions {
             min_side: p.min_side,
             max_side: p.max_side,
             post: crate::detect::PostParams { thresh: p.threshold, box_thresh: p.box_threshold, ..Default::default() },
             ..Default::default()
-        };
-        let det = crate::detect::Detector::from_bytes(onnx, opts).map_err(|e| Error::new(crate::error::ErrorKind::Pixels, e))?;
-        self.detector = Some(Arc::new(det));
-        Ok(())
+        }
     }
 
     /// Share an already loaded detector (its own settings apply).
@@ -287,9 +323,17 @@ impl Deidentifier {
     /// same file and policy): the jobs they hold are not run again. A share made from other
     /// pixels or options is ignored, so a wrong one costs time, never a missed box.
     pub fn deidentify_owned_with(&self, input: Vec<u8>, shares: &[DetectionShare]) -> Result<Output> {
+        self.deidentify_parsed_file(self.parse_file(input)?, shares)
+    }
+
+    /// Parse a file once for the calls that share out its detection and then clean it
+    /// ([`Deidentifier::parts_of`], [`Deidentifier::detect_part_of`],
+    /// [`Deidentifier::deidentify_parsed_file`]): a large clip is not parsed again for each.
+    /// The input is dropped once parsed.
+    pub fn parse_file(&self, input: Vec<u8>) -> Result<ParsedFile> {
         let (file, repairs) = io::parse_framed(&input, false, &self.policy.limits)?;
         drop(input);
-        self.deidentify_parsed_with(file, repairs, shares)
+        Ok(ParsedFile { file, repairs })
     }
 
     /// How many detector runs cleaning this file's pixels takes that can be shared out with
@@ -308,18 +352,42 @@ impl Deidentifier {
         if helpers == 0 {
             return Ok(1);
         }
-        let jobs = self.detection_jobs(input)?;
-        Ok(if jobs < MIN_JOBS_TO_SHARE { 1 } else { (helpers + 1).min(jobs) })
+        let (file, repairs) = io::parse_framed(input, false, &self.policy.limits)?;
+        self.parts_of(&ParsedFile { file, repairs }, helpers)
+    }
+
+    /// As [`Deidentifier::detection_parts`], from the first bytes of the file (its header up
+    /// to Pixel Data is enough), so that a worker can ask for help before it has read a large
+    /// clip: the helpers then read it at the same time. An error means the header alone does
+    /// not say (deflated, or longer than the bytes given): ask again with the whole file.
+    pub fn detection_parts_of_header(&self, header: &[u8], helpers: u32) -> Result<u32> {
+        if helpers == 0 {
+            return Ok(1);
+        }
+        let obj = io::parse_header_from(header, &self.policy.limits)?;
+        Ok(parts_for(pixel_step::detection_jobs_of_header(self, &obj)?, helpers))
+    }
+
+    /// As [`Deidentifier::detection_parts`], for a file already parsed.
+    pub fn parts_of(&self, file: &ParsedFile, helpers: u32) -> Result<u32> {
+        if helpers == 0 {
+            return Ok(1);
+        }
+        Ok(parts_for(pixel_step::detection_jobs(self, &file.file)?, helpers))
     }
 
     /// Build the text detector's plans for the most common image sizes now (see
     /// [`crate::detect::COMMON_IMAGE_SIZES`]), so that a front end with idle time (a page
     /// waiting for files) spends it here rather than on its first images. Returns how many
-    /// plans were built; 0 when this policy detects nothing or no model is loaded.
+    /// of those sizes have a plan now (built now, or before by a detector shared through a
+    /// [`crate::detect::DetectorCache`]); 0 when this policy detects nothing or no model is
+    /// loaded.
     pub fn prepare_detector(&self) -> Result<u32> {
         #[cfg(feature = "pixels")]
         if let (Some(det), crate::policy::pixels::PixelMode::Detect) = (&self.detector, self.policy.pixels.mode) {
-            return det.prepare(crate::detect::COMMON_IMAGE_SIZES).map_err(|e| Error::new(crate::error::ErrorKind::Pixels, e));
+            let sizes = crate::detect::COMMON_IMAGE_SIZES;
+            det.prepare(sizes).map_err(|e| Error::new(crate::error::ErrorKind::Pixels, e))?;
+            return Ok(sizes.len() as u32);
         }
         Ok(0)
     }
@@ -328,10 +396,21 @@ impl Deidentifier {
     /// of this file's pixels, for [`Deidentifier::deidentify_owned_with`]. Reads the pixels
     /// only: nothing of the header is de-identified or recorded here.
     pub fn detect_part(&self, input: &[u8], part: u32, parts: u32) -> Result<DetectionShare> {
-        let (file, _) = io::parse_framed(input, false, &self.policy.limits)?;
-        let ts = io::transfer_syntax(file.meta());
+        let (file, repairs) = io::parse_framed(input, false, &self.policy.limits)?;
+        self.detect_part_of(&ParsedFile { file, repairs }, part, parts)
+    }
+
+    /// As [`Deidentifier::detect_part`], for a file already parsed (the CLI's helping
+    /// threads share one parse of it).
+    pub fn detect_part_of(&self, file: &ParsedFile, part: u32, parts: u32) -> Result<DetectionShare> {
+        let ts = io::transfer_syntax(file.file.meta());
         io::check_transfer_syntax(&ts)?;
-        pixel_step::detect_part(self, &file, &ts, part, parts)
+        pixel_step::detect_part(self, &file.file, &ts, part, parts)
+    }
+
+    /// As [`Deidentifier::deidentify_owned_with`], for a file already parsed.
+    pub fn deidentify_parsed_file(&self, file: ParsedFile, shares: &[DetectionShare]) -> Result<Output> {
+        self.deidentify_parsed_with(file.file, file.repairs, shares)
     }
 
     fn deidentify_parsed(&self, file: dicom_object::DefaultDicomObject, repairs: Vec<framing::Repair>) -> Result<Output> {

@@ -28,7 +28,12 @@ enum Decision {
 }
 
 fn decide(de: &Deidentifier, obj: &InMemDicomObject) -> Result<Decision> {
-    let has_pixels = obj.get(PIXEL_DATA).is_some();
+    decide_with(de, obj, obj.get(PIXEL_DATA).is_some())
+}
+
+/// As [`decide`], `has_pixels` saying whether the file has Pixel Data (a header read up to
+/// it cannot tell).
+fn decide_with(de: &Deidentifier, obj: &InMemDicomObject, has_pixels: bool) -> Result<Decision> {
     let has_float = FLOAT_PIXEL_DATA.iter().any(|t| obj.get(*t).is_some());
     if !has_pixels && !has_float {
         return Ok(Decision::Nothing);
@@ -78,9 +83,19 @@ pub(crate) fn detect_part(de: &Deidentifier, obj: &InMemDicomObject, ts: &str, p
 
 /// How many detector runs cleaning these pixels takes that [`detect_part`] can share out.
 pub(crate) fn detection_jobs(de: &Deidentifier, obj: &InMemDicomObject) -> Result<u32> {
+    detection_jobs_with(de, obj, obj.get(PIXEL_DATA).is_some())
+}
+
+/// As [`detection_jobs`], from a header read up to Pixel Data (assumed there: the count is
+/// for sharing out work, and a file without pixels costs its helpers one parse).
+pub(crate) fn detection_jobs_of_header(de: &Deidentifier, header: &InMemDicomObject) -> Result<u32> {
+    detection_jobs_with(de, header, true)
+}
+
+fn detection_jobs_with(de: &Deidentifier, obj: &InMemDicomObject, has_pixels: bool) -> Result<u32> {
     use crate::policy::pixels::FramePolicy;
     let policy = &de.policy.pixels;
-    if policy.mode != PixelMode::Detect || policy.frames != FramePolicy::Sampled || !matches!(decide(de, obj)?, Decision::Clean) {
+    if policy.mode != PixelMode::Detect || policy.frames != FramePolicy::Sampled || !matches!(decide_with(de, obj, has_pixels)?, Decision::Clean) {
         return Ok(0);
     }
     Ok(job_count(number_of_frames(obj) as usize, policy.sample_every))
