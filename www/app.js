@@ -62,10 +62,8 @@ const replyKey = { ready: "init", error: "init", harvestDone: "harvest", harvest
 class W {
   /** `prepare`: plan the text detector for common image sizes once ready (idle pools only). */
   constructor(cfg, prepare = false) {
-    this.cfg = cfg;
-    this.prepare = prepare;
     this.w = newWorkerObject();
-    this.harvested = new Set();
+    this.reset(cfg, prepare);
     this.pending = new Map(); // key -> {resolve, reject, onHarvested}
     this.dead = false;
     this.w.onmessage = (ev) => this.onMessage(ev.data);
@@ -75,10 +73,19 @@ class W {
     };
     this.w.onmessageerror = () => this.die("worker message error");
   }
+  /** New settings for the next `init` (a new core instance in the same worker: nothing of
+   * the old one's files is kept, its text detector's plans are). */
+  reset(cfg, prepare = false) {
+    this.cfg = cfg;
+    this.prepare = prepare;
+    this.harvested = new Set();
+    this.generation = (this.generation || 0) + 1; // "prepared" of an older init is not counted
+    return this;
+  }
   async init() {
     const model = inlineModel();
     const init = (core) =>
-      this.request("init", { type: "init", ...core, model, prepare: this.prepare, ...this.cfg }, undefined, model ? [model] : []);
+      this.request("init", { type: "init", ...core, model, prepare: this.prepare, generation: this.generation, ...this.cfg }, undefined, model ? [model] : []);
     const inline = await wasmModule();
     if (inline) return init({ module: inline });
     // Served build: the first worker compiles the core it fetches and hands the module back;
@@ -110,7 +117,7 @@ class W {
   onMessage(m) {
     if (m.type === "trap") return this.die(m.message, m.id);
     if (m.type === "split") return helpWith(this, m);
-    if (m.type === "prepared") return notePrepared(this, m.plans);
+    if (m.type === "prepared") return m.generation === this.generation && notePrepared(this, m.plans);
     const key = m.type === "share" ? `p${m.id}:${m.part}` : replyKey[m.type] || "d" + m.id;
     const p = this.pending.get(key);
     if (!p) return;
@@ -251,10 +258,16 @@ async function ensurePool(prepare = false) {
     for (const w of p.workers.filter((w) => w.dead)) await (w.replacing ||= replaceWorker(p, w));
     return p;
   }
-  if (pool) pool.workers.forEach((w) => w.terminate());
-  const workers = Array.from({ length: workerCount() }, () => new W(cfg, prepare));
+  // The old pool's live and idle workers take the new settings in place: they keep the
+  // compiled core and the text detector with its plans (a new worker would plan again).
+  const n = workerCount();
+  const kept = pool ? pool.workers.filter((w) => !w.dead && !w.pending.size).slice(0, n) : [];
+  if (pool) pool.workers.filter((w) => !kept.includes(w)).forEach((w) => w.terminate());
+  const workers = [...kept.map((w) => w.reset(cfg, prepare)), ...Array.from({ length: n - kept.length }, () => new W(cfg, prepare))];
   const p = (pool = { key, cfg, workers, started: Promise.all(workers.map((w) => w.init())) });
-  document.documentElement.dataset.preparedPlans = 0;
+  // For the tests and the benchmark: pools made, workers kept, plans (no file data).
+  const d = document.documentElement.dataset;
+  Object.assign(d, { pools: Number(d.pools || 0) + 1, keptWorkers: kept.length, preparedPlans: 0 });
   await p.started;
   return p;
 }
@@ -728,9 +741,9 @@ function clearList() {
   $("preview-wrap").hidden = true;
   $("pixel-preview").hidden = true;
   $("preview-note").textContent = "No file selected.";
-  // Workers forget the old vocabulary only when recreated.
-  if (pool) pool.workers.forEach((w) => w.terminate());
-  pool = null;
+  // The workers forget the old vocabulary with their core instance: the next pool gives
+  // them new ones (and keeps their detector plans).
+  if (pool) pool.key = null;
   $("download-mappings").hidden = true;
   setStatus("Ready");
   updateCounts();

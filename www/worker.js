@@ -2,12 +2,13 @@
 // vocabulary), driven by messages from the page. CPU-bound work only; no network.
 //
 // in:  {type:"init", module?: WebAssembly.Module, core?: string, shareModule?: bool, model?: ArrayBuffer,
-//       prepare?: bool, policy: string|null, secret: string, recordMappings: bool}
+//       prepare?: bool, generation?: number, policy: string|null, secret: string, recordMappings: bool}
 //      (module: the compiled core, with `core` its build name; without it the worker fetches
 //      and compiles the core beside itself, and with `shareModule` hands the module back in
 //      "ready". model: the text detector's ONNX bytes; the served page's workers read det.onnx
 //      beside themselves instead, from their own origin; prepare: once ready, plan the
-//      detector for common image sizes, answered by "prepared"; later messages wait for it)
+//      detector for common image sizes, answered by "prepared"; later messages wait for it.
+//      A second init replaces the core instance; the detector's plans are kept)
 //      {type:"harvest", files: [{id, blob}]}          every file of the batch (pass 1)
 //      {type:"deidentify", id, blob, helpers}         one file (pass 2); `helpers`: how many
 //                                                     other workers may run part of its detection
@@ -16,10 +17,12 @@
 //      {type:"mappings"}
 //      {type:"preview", id, before: Blob, after: Blob}   first frame of input and output as RGBA
 // out: {type:"ready", defaultPolicy, core, module?} | {type:"error", message} (init failed)
-//      {type:"prepared", plans} (after "ready", when asked)
+//      {type:"prepared", plans, generation} (after "ready", when asked; plans: the common sizes
+//      planned, by this instance or an earlier one of the same worker; generation: the init's)
 //      {type:"harvested", id} per file | {type:"harvestDone"}
 //      {type:"result", id, bytes (transferred ArrayBuffer), report} | {type:"failed", id, message}
-//      {type:"split", id, parts} (asks the page for parts 1..parts-1 of this file's detection)
+//      {type:"split", id, parts} (asks the page for parts 1..parts-1 of this file's detection:
+//                                 from its header, before the file is read, else once parsed)
 //      {type:"share", id, part, share} (share: null when this part could not be made)
 //      {type:"trap", id, message} (the instance is unusable: the page replaces this worker)
 //      {type:"mappings", mappings}
@@ -66,27 +69,58 @@ async function harvestOne(blob) {
 // A clip's detection is shared out when other workers are free: it is nearly all of its time.
 const awaitingShares = new Map(); // file id -> resolve(shares)
 
-/** Detections of `input` made by this worker and the `helpers` others (empty: none asked). */
-async function sharedDetections(id, input, helpers) {
-  if (!(helpers > 0)) return [];
-  let parts = 1;
-  try {
-    parts = deid.detectionParts(input, helpers); // the core knows when it is worth it
-  } catch (e) {
-    if (trapped(e)) throw e;
-    return []; // deidentify reports what is wrong with the file
-  }
-  if (parts < 2) return [];
+/** Ask the page for parts 1..parts-1 of file `id`'s detection; resolves with the shares. */
+function askForParts(id, parts) {
   const others = new Promise((resolve) => awaitingShares.set(id, resolve));
   self.postMessage({ type: "split", id, parts });
-  let own;
+  return others;
+}
+
+/** Into how many parts the header of `blob` says its detection is worth sharing out (the core
+ * decides), read before the whole file so that the helpers read it while this worker does.
+ * 1 when the header alone cannot say: asked again once the file is parsed. */
+async function partsFromHeader(blob, helpers) {
   try {
-    own = deid.detectPart(input, 0, parts);
+    return deid.detectionPartsOfHeader(new Uint8Array(await blob.slice(0, HARVEST_PREFIX).arrayBuffer()), helpers);
   } catch (e) {
     if (trapped(e)) throw e;
-    own = null; // deidentify runs these jobs (and reports the error, if it is one)
+    return 1;
   }
-  return [own, ...(await others)].filter(Boolean);
+}
+
+/** `input` de-identified with its detection shared out among this worker and the `helpers`
+ * others when it is worth it (`early`: the parts already asked for from the header). One
+ * parse serves this worker's part and the cleaning (a clip is large). Throws what
+ * deidentify throws. */
+async function deidentifyShared(id, input, helpers, early) {
+  const file = deid.parse(input);
+  let spent = false;
+  try {
+    let { parts, others } = early;
+    if (parts < 2) {
+      try {
+        parts = deid.partsOf(file, helpers);
+      } catch (e) {
+        if (trapped(e)) throw e; // otherwise deidentifyParsed reports what is wrong with the file
+      }
+      if (parts > 1) others = askForParts(id, parts);
+    }
+    let shares = null;
+    if (parts > 1) {
+      let own;
+      try {
+        own = deid.detectPartOf(file, 0, parts);
+      } catch (e) {
+        if (trapped(e)) throw e;
+        own = null; // deidentifyParsed runs these jobs (and reports the error, if it is one)
+      }
+      shares = [own, ...(await others)].filter(Boolean);
+    }
+    spent = true; // taken by the call, whatever it returns
+    return deid.deidentifyParsed(file, shares);
+  } finally {
+    if (!spent) file.free();
+  }
 }
 
 // Messages may overlap at awaits (a worker reads its next file while it works on the
@@ -114,7 +148,7 @@ async function initInstance(m) {
 /** Plan the detector for the most common image sizes while the page waits for files (a
  * first image of such a size then starts at once; the first plan also readies the model for
  * every other size). Messages that come meanwhile wait for it. */
-async function prepareDetector(before) {
+async function prepareDetector(before, generation) {
   await before;
   await new Promise((r) => setTimeout(r, 0)); // "ready" is on its way first
   let plans = 0;
@@ -124,7 +158,7 @@ async function prepareDetector(before) {
     if (trapped(e)) return self.postMessage({ type: "trap", message: panicMessage(e) });
     // Otherwise the first file that needs the plan reports the error.
   }
-  self.postMessage({ type: "prepared", plans });
+  self.postMessage({ type: "prepared", plans, generation });
 }
 
 /** The core build this engine runs, fetched from the worker's own origin and compiled. */
@@ -171,7 +205,7 @@ self.onmessage = async (ev) => {
       }
       const module = m.shareModule ? compiled : undefined;
       self.postMessage({ type: "ready", defaultPolicy: Deidentifier.defaultPolicy(), core: coreBuild, module });
-      if (m.prepare) ready = prepareDetector(ready);
+      if (m.prepare) ready = prepareDetector(ready, m.generation);
     } else if (m.type === "harvest") {
       for (const f of m.files) {
         id = f.id;
@@ -185,6 +219,11 @@ self.onmessage = async (ev) => {
       }
       self.postMessage({ type: "harvestDone" });
     } else if (m.type === "deidentify") {
+      const early = { parts: 1, others: null };
+      if (m.helpers > 0) {
+        early.parts = await partsFromHeader(m.blob, m.helpers);
+        if (early.parts > 1) early.others = askForParts(id, early.parts);
+      }
       let input;
       try {
         input = new Uint8Array(await m.blob.arrayBuffer());
@@ -195,7 +234,7 @@ self.onmessage = async (ev) => {
       }
       let out;
       try {
-        out = deid.deidentify(input, await sharedDetections(id, input, m.helpers));
+        out = m.helpers > 0 ? await deidentifyShared(id, input, m.helpers, early) : deid.deidentify(input, null);
       } catch (e) {
         if (trapped(e)) throw e;
         self.postMessage({ type: "failed", id, message: String(e && e.message ? e.message : e) });

@@ -89,10 +89,12 @@ for (const dir of dirs) {
     await page.fill("#passphrase", PASSPHRASE);
     if (IDLE_FIRST) {
       const tIdle = Date.now();
+      const pools = await page.evaluate(() => Number(document.documentElement.dataset.pools || 0));
       await page.dispatchEvent("#passphrase", "change"); // the user leaves the field
       // The new settings' pool (the page counts the current pool's plans): two plans per
-      // worker (COMMON_IMAGE_SIZES in src/detect).
-      await page.waitForFunction(() => document.documentElement.dataset.preparedPlans === "0", null, { timeout: 10000 });
+      // worker (COMMON_IMAGE_SIZES in src/detect), kept from the page's first pool when its
+      // workers are kept.
+      await page.waitForFunction((p) => Number(document.documentElement.dataset.pools || 0) > p, pools, { timeout: 10000 });
       await page.waitForFunction((n) => Number(document.documentElement.dataset.preparedPlans || 0) >= n, 2 * WORKERS, { timeout: 120000 });
       row.idlePrepareS = (Date.now() - tIdle) / 1000; // includes the page's 0.5 s debounce
     }

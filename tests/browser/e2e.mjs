@@ -84,8 +84,9 @@ async function runMode(mode) {
     check(`${label}: core build ${core}`, core === wantCore, `expected ${wantCore}`);
 
     // While the page waits for files, its workers plan the detector for the common image
-    // sizes (two, COMMON_IMAGE_SIZES in src/detect); so does the pool a settings change makes
-    // (the page counts the current pool's plans).
+    // sizes (two, COMMON_IMAGE_SIZES in src/detect). A settings change makes a new pool of the
+    // same workers (new core instances), which keep those plans (the page counts the current
+    // pool's plans).
     const preparedPlans = (n) =>
       page
         .waitForFunction((n) => Number(document.documentElement.dataset.preparedPlans || 0) >= n, n, { timeout: 120000 })
@@ -93,9 +94,12 @@ async function runMode(mode) {
     check(`${label}: idle workers planned the detector`, await preparedPlans(2 * workers));
     await page.$eval("#settings", (d) => (d.open = true));
     await page.fill("#passphrase", PASSPHRASE);
+    const pools = await page.evaluate(() => Number(document.documentElement.dataset.pools || 0));
     await page.dispatchEvent("#passphrase", "change"); // as when the user leaves the field
-    await page.waitForFunction(() => document.documentElement.dataset.preparedPlans === "0", null, { timeout: 10000 }); // the new pool
-    check(`${label}: the new settings' idle pool planned the detector`, await preparedPlans(2 * workers));
+    await page.waitForFunction((p) => Number(document.documentElement.dataset.pools || 0) > p, pools, { timeout: 10000 }); // the new pool
+    const kept = await page.evaluate(() => document.documentElement.dataset.keptWorkers);
+    check(`${label}: the new settings' pool kept the idle workers`, kept === String(workers), `kept ${kept} of ${workers}`);
+    check(`${label}: the new settings' idle pool has the detector planned`, await preparedPlans(2 * workers));
     const t1 = Date.now();
     await page.setInputFiles('[data-testid="file-input"]', inputs);
     await page.waitForFunction(

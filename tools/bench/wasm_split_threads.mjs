@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A clip's shared-out detection measured with real threads under Node: the calling thread
-// plays the page's cleaning worker (detectionJobs, its own part, then deidentify with the
-// shares) and PARTS-1 worker threads play the helpers (each reads the file and runs its
+// plays the page's cleaning worker (the parts from the header, so that the helpers start at
+// once; parse, its own part, then deidentifyParsed with the shares: one parse of the file)
+// and PARTS-1 worker threads play the helpers (each reads the file and runs its
 // part), every thread with its own instance of one compiled module, as in the page.
 // Round 1 starts from instances that have never planned a detection (a fresh page); the
 // later rounds reuse them (a page that has cleaned a file before). For comparison each round
@@ -9,7 +10,9 @@
 // --json, one JSON object for tools/bench-pixels.sh).
 //
 //   node --experimental-wasm-relaxed-simd tools/bench/wasm_split_threads.mjs [--json] FILE [PARTS] [ROUNDS]
-// Environment: WASM (default pkg/dicom_deid_relaxed_bg.wasm), MODEL (target/model/det.onnx).
+// Environment: WASM (default pkg/dicom_deid_relaxed_bg.wasm), MODEL (target/model/det.onnx),
+// FROM_BYTES=1: the cleaning thread's calls each take the bytes (detectionParts, detectPart,
+// deidentify: three parses, as the page did before session 16), for comparison.
 import fs from "node:fs";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { initSync, Deidentifier } from "../../pkg/dicom_deid.js";
@@ -58,15 +61,24 @@ if (!isMainThread) {
   });
   const bytes = fs.readFileSync(file);
   const log = (m) => (json ? console.error(m) : console.log(m));
-  const result = { file, threads: parts, wasm: wasmPath, node: process.version, rounds: [] };
-  log(`${file}, ${parts} threads, ${wasmPath}`);
+  const fromBytes = process.env.FROM_BYTES === "1";
+  const result = { file, threads: parts, wasm: wasmPath, node: process.version, from_bytes: fromBytes, rounds: [] };
+  log(`${file}, ${parts} threads, ${wasmPath}${fromBytes ? ", each call from the bytes" : ", parsed once"}`);
   for (let round = 1; round <= rounds; round++) {
     const t0 = performance.now();
-    deid.detectionJobs(bytes);
-    const asked = helpers.map((w, i) => ask(w, i + 1));
-    const own = deid.detectPart(bytes, 0, parts);
-    const shares = [own, ...(await Promise.all(asked))];
-    const out = deid.deidentify(bytes, shares);
+    let out;
+    if (fromBytes) {
+      deid.detectionParts(bytes, parts - 1);
+      const asked = helpers.map((w, i) => ask(w, i + 1));
+      const own = deid.detectPart(bytes, 0, parts);
+      out = deid.deidentify(bytes, [own, ...(await Promise.all(asked))]);
+    } else {
+      deid.detectionPartsOfHeader(bytes.subarray(0, 4 << 20), parts - 1);
+      const asked = helpers.map((w, i) => ask(w, i + 1));
+      const parsed = deid.parse(bytes);
+      const own = deid.detectPartOf(parsed, 0, parts);
+      out = deid.deidentifyParsed(parsed, [own, ...(await Promise.all(asked))]);
+    }
     const splitMs = performance.now() - t0;
     const px = out.report.pixels;
     if (px.detections_shared !== px.frames_detected) {
