@@ -483,8 +483,11 @@ fn rle_decodes_rgb_8_and_mono_16_multi_frame() {
     assert_eq!(after.frames[2].data.to_words()[10..], img.frames[2].data.to_words()[10..]);
 }
 
+/// dicom-rs's JPEG baseline encoder (YBR_FULL_422): decoded as coded and written back as
+/// YBR_FULL, displaying as the original colours; labelled RGB instead (as some writers label
+/// YCbCr-coded JPEG), the registry's decoder gives RGB.
 #[test]
-fn jpeg_baseline_decodes_to_rgb() {
+fn jpeg_baseline_round_trip_keeps_its_colour_space() {
     use dicom_pixeldata::Transcode;
     let s = spec(32, 16, 3, 8, 8, false, "RGB");
     // smooth colours so that lossy JPEG stays close
@@ -501,15 +504,75 @@ fn jpeg_baseline_decodes_to_rgb() {
     file.transcode(&jpeg).expect("JPEG encode");
     let ts = file.meta().transfer_syntax().trim_end_matches('\0').to_string();
     assert_eq!(ts, "1.2.840.10008.1.2.4.50");
-    let pi = file.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim().to_string();
+    let photometric = |o: &InMemDicomObject| o.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim().to_string();
+    assert_eq!(photometric(&file), "YBR_FULL_422");
+    let max_diff = |a: &[u16]| a.iter().zip(&words).map(|(a, b)| (*a as i32 - *b as i32).abs()).max().unwrap();
     let img = decode(&file, &ts).unwrap();
-    assert_eq!(img.info.photometric, Photometric::Rgb, "from {pi}");
-    let maxdiff = img.frames[0].data.to_words().iter().zip(&words).map(|(a, b)| (*a as i32 - *b as i32).abs()).max().unwrap();
-    assert!(maxdiff < 24, "JPEG round trip differs by {maxdiff}");
+    assert_eq!(img.info.photometric, Photometric::YbrFull);
+    let shown: Vec<u16> = to_display_u8(&img.frames[0], &img.info, None).data.iter().map(|b| *b as u16).collect();
+    assert!(max_diff(&shown) < 24, "JPEG round trip differs by {}", max_diff(&shown));
     let mut obj = file.into_inner();
+    let mut cleaned = obj.clone();
+    clean(&mut cleaned, &ts, None, &CleanOptions { detect: false, ..Default::default() }).unwrap();
+    assert_eq!(photometric(&cleaned), "YBR_FULL");
+    assert_eq!(decode(&cleaned, EVLE).unwrap().frames[0].data, img.frames[0].data);
+
+    obj.put(DataElement::new(Tag(0x0028, 0x0004), VR::CS, PrimitiveValue::from("RGB")));
+    let img = decode(&obj, &ts).unwrap();
+    assert_eq!(img.info.photometric, Photometric::Rgb);
+    assert!(max_diff(&img.frames[0].data.to_words()) < 24);
     clean(&mut obj, &ts, None, &CleanOptions { detect: false, ..Default::default() }).unwrap();
-    assert_eq!(obj.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim(), "RGB");
+    assert_eq!(photometric(&obj), "RGB");
     assert_eq!(decode(&obj, EVLE).unwrap().frames[0].data, img.frames[0].data);
+}
+
+/// JPEG labelled YBR_FULL_422 or YBR_FULL is decoded as coded (no colour transform, chroma
+/// upsampled as libjpeg does) and written back as YBR_FULL: the samples are the codestream's,
+/// masked as asked; only a stream that declares RGB is RGB.
+#[test]
+fn jpeg_ybr_is_written_back_as_coded() {
+    const BASELINE: &str = "1.2.840.10008.1.2.4.50";
+    let jpg = |name: &str| std::fs::read(format!("{}/tests/fixtures/jpeg12/{name}.jpg", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let photometric = |o: &InMemDicomObject| o.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim().to_string();
+    let rule = |rle| CleanOptions { pad: 0, detect: false, rule_boxes: vec![(5, 4, 21, 10)], frames: FrameStrategy::Every, rle };
+    for (name, w, h, label) in [
+        ("ybr8_422_dcmtk", 80, 48, "YBR_FULL_422"),
+        ("ybr8_411_dcmtk", 61, 37, "YBR_FULL_422"),
+        ("ycc8_h1v2", 48, 40, "YBR_FULL"),
+    ] {
+        let stream = jpg(name);
+        let coded = dicom_deid::pixels::jpeg12::decode(&stream).unwrap();
+        for rle in [false, true] {
+            let s = Spec { frames: 2, ..spec(w, h, 3, 8, 8, false, label) };
+            let mut o = encapsulated(&s, vec![stream.clone(), stream.clone()]);
+            let img = decode(&o, BASELINE).unwrap();
+            assert_eq!(img.info.photometric, Photometric::YbrFull, "{name} as {label}");
+            assert_eq!(img.frames[1].data.to_words(), coded.samples, "{name}: the samples as coded");
+            let report = clean(&mut o, BASELINE, None, &rule(rle)).unwrap();
+            assert_eq!((photometric(&o).as_str(), report.photometric.as_str()), ("YBR_FULL", "YBR_FULL"), "{name} as {label}");
+            let after = if rle { decode(&o, &report.transfer_syntax) } else { decode(&reencode(o), EVLE) }.unwrap();
+            for (a, b) in after.frames.iter().zip(&img.frames) {
+                for (i, (x, y)) in a.data.to_words().chunks(3).zip(b.data.to_words().chunks(3)).enumerate() {
+                    let (px, py) = (i % w as usize, i / w as usize);
+                    let inside = (5..21).contains(&px) && (4..10).contains(&py);
+                    assert_eq!(x, if inside { &[0, 128, 128][..] } else { y }, "{name} pixel ({px}, {py})");
+                }
+            }
+        }
+    }
+    // Labelled YBR but coded RGB (component ids R G B, no JFIF marker): RGB, as the stream
+    // says.
+    let s = spec(48, 40, 3, 8, 8, false, "YBR_FULL_422");
+    let mut rgb = jpg("ycc8_h1v2");
+    let (sof, sos) = (rgb.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap(), rgb.windows(2).position(|m| m == [0xFF, 0xDA]).unwrap());
+    assert_eq!(rgb[sos + 4], 3, "one interleaved scan");
+    for k in 0..3 {
+        (rgb[sof + 10 + 3 * k], rgb[sos + 5 + 2 * k]) = (b"RGB"[k], b"RGB"[k]);
+    }
+    let mut o = encapsulated(&s, vec![rgb]);
+    assert_eq!(decode(&o, BASELINE).unwrap().info.photometric, Photometric::Rgb);
+    clean(&mut o, BASELINE, None, &rule(false)).unwrap();
+    assert_eq!(photometric(&o), "RGB");
 }
 
 #[test]

@@ -440,32 +440,67 @@ impl PixelDataObject for Src<'_> {
     }
 }
 
-/// A decoded codestream: width, height, components, samples interleaved by pixel.
-type OwnImage = (u32, u32, u16, Vec<u16>);
+/// A decoded codestream: samples interleaved by pixel.
+struct OwnImage {
+    width: u32,
+    height: u32,
+    components: u16,
+    samples: Vec<u16>,
+    /// Colour as coded (no transform applied): [`Photometric::Rgb`], or
+    /// [`Photometric::YbrFull`] for a JPEG that codes YCbCr. `None`: as the header says.
+    colour: Option<Photometric>,
+}
+
+impl OwnImage {
+    fn as_labelled(width: u32, height: u32, components: u16, samples: Vec<u16>) -> OwnImage {
+        OwnImage { width, height, components, samples, colour: None }
+    }
+
+    fn from_jpeg(i: super::jpeg12::Jpeg12Image) -> OwnImage {
+        let colour = (i.components == 3).then_some(if i.coded_rgb { Photometric::Rgb } else { Photometric::YbrFull });
+        OwnImage { width: i.width, height: i.height, components: i.components, samples: i.samples, colour }
+    }
+}
+
+/// What an own decoder is told by the header (RLE has no header of its own).
+struct Expected {
+    width: u32,
+    height: u32,
+    samples_per_pixel: u16,
+    bits_allocated: u16,
+}
+
+const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 
 /// Our own pure-Rust decoders, for encodings the dicom-pixeldata codecs do not decode in
-/// every build (JPEG-LS has only a C library there; jpeg-decoder rejects 12-bit JPEG) or
-/// do not decode safely (dicom-rs's RLE panics on a short segment, a trapped worker in
-/// wasm). Each takes the codestream and the header's width, height, samples per pixel and
-/// bits allocated (RLE has no header of its own).
-type OwnDecoder = fn(&[u8], u32, u32, u16, u16) -> Result<OwnImage, String>;
+/// every build (JPEG-LS has only a C library there; jpeg-decoder rejects 12-bit JPEG), do
+/// not decode safely (dicom-rs's RLE panics on a short segment, a trapped worker in wasm),
+/// or decode to something else than what was coded (jpeg-decoder turns YCbCr into RGB: JPEG
+/// labelled YBR_FULL or YBR_FULL_422 is decoded as coded here, chroma upsampled as libjpeg
+/// does, and written back as YBR_FULL, without a colour transform's rounding).
+type OwnDecoder = fn(&[u8], &Expected) -> Result<OwnImage, String>;
 
-fn own_decoder(ts: &str, bits_allocated: u16) -> Option<OwnDecoder> {
+fn own_decoder(ts: &str, bits_allocated: u16, spp: u16, photometric: &str) -> Option<OwnDecoder> {
     match ts {
-        RLE_LOSSLESS if matches!(bits_allocated, 8 | 16) => {
-            Some(|b, w, h, spp, bits| super::rle::decode(b, w, h, spp, bits).map(|s| (w, h, spp, s)))
-        }
-        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Some(|b, _, _, _, _| {
-            super::jpegls::decode(b).map(|i| (i.width, i.height, i.components, i.samples))
+        RLE_LOSSLESS if matches!(bits_allocated, 8 | 16) => Some(|b, e| {
+            super::rle::decode(b, e.width, e.height, e.samples_per_pixel, e.bits_allocated)
+                .map(|s| OwnImage::as_labelled(e.width, e.height, e.samples_per_pixel, s))
         }),
-        // JPEG extended (8 or 12 bit); colour comes out as coded (YBR_FULL_422 -> YBR_FULL).
-        "1.2.840.10008.1.2.4.51" => {
-            Some(|b, _, _, _, _| super::jpeg12::decode(b).map(|i| (i.width, i.height, i.components, i.samples)))
-        }
+        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Some(|b, _| {
+            super::jpegls::decode(b).map(|i| OwnImage::as_labelled(i.width, i.height, i.components, i.samples))
+        }),
+        // JPEG extended (8 or 12 bit), and 8-bit baseline labelled YCbCr; colour as coded.
+        JPEG_EXTENDED => Some(jpeg_as_coded),
+        JPEG_BASELINE if spp == 3 && bits_allocated == 8 && matches!(photometric, "YBR_FULL" | "YBR_FULL_422") => Some(jpeg_as_coded),
         _ => None,
     }
+}
+
+fn jpeg_as_coded(b: &[u8], _: &Expected) -> Result<OwnImage, String> {
+    super::jpeg12::decode(b).map(OwnImage::from_jpeg)
 }
 
 /// The codestream of frame `f` (0-based): one fragment per frame, all fragments of a
@@ -634,23 +669,30 @@ fn decode_frames(obj: &InMemDicomObject, ts: &str, only: Option<u32>) -> Result<
                 }
             }
         }
-        Value::PixelSequence(seq) if own_decoder(ts, bits_allocated).is_some() => {
-            let own = own_decoder(ts, bits_allocated).expect("checked");
+        Value::PixelSequence(seq) if own_decoder(ts, bits_allocated, spp, &pi_text).is_some() => {
+            let own = own_decoder(ts, bits_allocated, spp, &pi_text).expect("checked");
+            let expected = Expected { width: w, height: h, samples_per_pixel: spp, bits_allocated };
+            let mut colour = None;
             for f in wanted.clone() {
                 let stream = frame_stream(seq.fragments(), seq.offset_table(), f, nframes)?;
-                let img = own(&stream, w, h, spp, bits_allocated).map_err(|e| PixelError::Decode(format!("frame {}: {e}", f + 1)))?;
-                if (img.0, img.1, img.2) != (w, h, spp) {
+                let img = own(&stream, &expected).map_err(|e| PixelError::Decode(format!("frame {}: {e}", f + 1)))?;
+                if (img.width, img.height, img.components) != (w, h, spp) {
                     return Err(PixelError::Decode(format!(
                         "frame {}: the codestream holds {}x{}x{}, the header says {w}x{h}x{spp}",
                         f + 1,
-                        img.0,
-                        img.1,
-                        img.2
+                        img.width,
+                        img.height,
+                        img.components
                     )));
                 }
-                let data = Samples::from_words(img.3, bits_allocated);
+                if f > wanted.start && img.colour != colour {
+                    return Err(PixelError::Decode(format!("frame {}: coded in another colour space than the frames before it", f + 1)));
+                }
+                colour = img.colour;
+                let data = Samples::from_words(img.samples, bits_allocated);
                 frames.push(Frame { width: w, height: h, samples: spp, bits_allocated, bits_stored, signed, data });
             }
+            photometric = colour.unwrap_or(photometric);
         }
         Value::PixelSequence(_) => {
             let tsd = TransferSyntaxRegistry.get(ts).ok_or_else(|| PixelError::Unsupported(unsupported_reason(ts, bits_allocated, None)))?;

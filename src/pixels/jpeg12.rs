@@ -12,7 +12,8 @@
 //!   libjpeg's "fancy" triangle filter; 1:2 (vertical only) with libjpeg-turbo's; other
 //!   integral ratios are replicated and non-integral ratios (which libjpeg rejects) take the
 //!   nearest sample;
-//! - there is no colour conversion: the components come out as coded (YCbCr stays YCbCr).
+//! - there is no colour conversion: the components come out as coded (YCbCr stays YCbCr);
+//!   [`Jpeg12Image::coded_rgb`] says whether the stream declares RGB (libjpeg's rule).
 //!
 //! Supported: SOF0/SOF1, precision 8 and 12, 1 to 4 components, sampling factors 1..=4,
 //! 8- and 16-bit quantization tables, Huffman tables (Annex K tables stand in for missing
@@ -37,6 +38,10 @@ pub struct Jpeg12Image {
     pub components: u16,
     pub precision: u16,
     pub samples: Vec<u16>,
+    /// Three components that the stream declares RGB, as libjpeg reads it: an Adobe APP14
+    /// marker with transform 0 (and no JFIF marker), or component ids 'R' 'G' 'B'.
+    /// Otherwise three components are YCbCr.
+    pub coded_rgb: bool,
 }
 
 /// Decode one baseline/extended sequential Huffman JPEG codestream (SOF0 or SOF1; precision
@@ -492,6 +497,9 @@ struct Decoder<'a> {
     huff: [[Option<Result<HuffTable, String>>; 4]; 2],
     restart_interval: usize,
     frame: Option<Frame>,
+    /// Transform flag of an Adobe APP14 marker, and whether a JFIF APP0 marker was seen.
+    adobe_transform: Option<u8>,
+    jfif: bool,
 }
 
 /// Find the next marker at or after `pos` (skipping fill bytes, stuffed 0xFF00 and stray
@@ -539,6 +547,8 @@ impl<'a> Decoder<'a> {
             huff: Default::default(),
             restart_interval: 0,
             frame: None,
+            adobe_transform: None,
+            jfif: false,
         }
     }
 
@@ -571,7 +581,9 @@ impl<'a> Decoder<'a> {
                         }
                         0xC9..=0xCC => return Err("unsupported JPEG process: arithmetic coding".into()),
                         0xC8 => return Err("unsupported JPEG process: JPG extension (SOF8)".into()),
-                        _ => {} // APPn, COM, DNL, JPGn, ...: skip
+                        0xE0 if seg.starts_with(b"JFIF\0") => self.jfif = true,
+                        0xEE if seg.len() >= 12 && seg.starts_with(b"Adobe") => self.adobe_transform = Some(seg[11]),
+                        _ => {} // other APPn, COM, DNL, JPGn, ...: skip
                     }
                 }
             }
@@ -846,6 +858,12 @@ impl<'a> Decoder<'a> {
             return Err(format!("truncated JPEG data: no scan for component {}", c.id));
         }
         let (w, h, nc) = (frame.width, frame.height, frame.comps.len());
+        let coded_rgb = nc == 3
+            && match (self.jfif, self.adobe_transform) {
+                (false, Some(t)) => t == 0,
+                (true, _) => false,
+                (false, None) => frame.comps.iter().map(|c| c.id).eq(*b"RGB"),
+            };
         let mut samples = alloc_u16(w * h * nc)?;
         if nc == 1 {
             for (y, out) in samples.chunks_exact_mut(w).enumerate() {
@@ -868,6 +886,7 @@ impl<'a> Decoder<'a> {
             components: nc as u16,
             precision: frame.precision as u16,
             samples,
+            coded_rgb,
         })
     }
 }
@@ -1023,6 +1042,46 @@ mod tests {
             .find(|s| s.0 == 0xC0 || s.0 == 0xC1)
             .expect("SOF")
             .1
+    }
+
+    /// `d` with its three components renamed `ids` (in the frame header and every scan).
+    fn with_component_ids(d: &[u8], ids: [u8; 3]) -> Vec<u8> {
+        let mut out = d.to_vec();
+        let sof = sof_offset(d);
+        let old: Vec<u8> = (0..3).map(|k| d[sof + 10 + 3 * k]).collect();
+        let rename = |b: &mut u8| *b = ids[old.iter().position(|o| o == b).expect("a known component")];
+        (0..3).for_each(|k| rename(&mut out[sof + 10 + 3 * k]));
+        // FF DA cannot occur in entropy-coded data (0xFF is stuffed), so every match is a scan.
+        for sos in (0..d.len() - 1).filter(|&i| d[i] == 0xFF && d[i + 1] == 0xDA) {
+            (0..d[sos + 4] as usize).for_each(|k| rename(&mut out[sos + 5 + 2 * k]));
+        }
+        out
+    }
+
+    #[test]
+    fn rgb_coded_streams_are_told_apart_as_libjpeg_does() {
+        let d = fixture("ycc8_h1v2.jpg");
+        assert!(!decode(&d).unwrap().coded_rgb, "component ids 1 2 3, no marker: YCbCr");
+        // Component ids 'R' 'G' 'B', unless a JFIF marker says YCbCr.
+        assert!(decode(&with_component_ids(&d, *b"RGB")).unwrap().coded_rgb);
+        let jfif_stream = fixture("ybr8_422_dcmtk.jpg");
+        assert!(!decode(&with_component_ids(&jfif_stream, *b"RGB")).unwrap().coded_rgb);
+        // An Adobe APP14 marker right after SOI: transform 0 is RGB, 1 is YCbCr; a JFIF
+        // marker means YCbCr whatever else is said.
+        let with = |segments: &[&[u8]]| {
+            let mut out = d[..2].to_vec();
+            for seg in segments {
+                out.extend_from_slice(seg);
+            }
+            out.extend_from_slice(&d[2..]);
+            out
+        };
+        let adobe = |t: u8| -> Vec<u8> { [&[0xFF, 0xEE, 0, 14][..], b"Adobe", &[0, 100, 0, 0, 0, 0, t]].concat() };
+        let jfif: &[u8] = &[0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+        assert!(decode(&with(&[&adobe(0)])).unwrap().coded_rgb);
+        assert!(!decode(&with(&[&adobe(1)])).unwrap().coded_rgb);
+        assert!(!decode(&with(&[jfif, &adobe(0)])).unwrap().coded_rgb);
+        assert!(!decode(&fixture("mono8_dcmtk.jpg")).unwrap().coded_rgb, "one component is never RGB");
     }
 
     #[test]
