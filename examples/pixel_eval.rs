@@ -130,12 +130,12 @@ mod eval {
             let secs = t.elapsed().as_secs_f64();
             total_clean += secs;
             // Write, re-read, decode: the file as the engine would write it.
-            let evle = TransferSyntaxRegistry.get("1.2.840.10008.1.2.1").unwrap();
-            file.meta_mut().set_transfer_syntax(evle);
+            let written = TransferSyntaxRegistry.get(&report.transfer_syntax).ok_or_else(|| format!("{name}: transfer syntax {}", report.transfer_syntax))?;
+            file.meta_mut().set_transfer_syntax(written);
             let out_dcm = out.join("dcm").join(format!("{name}.dcm"));
             file.write_to_file(&out_dcm).map_err(|e| format!("{name}: write: {e}"))?;
             let reread = dicom_object::open_file(&out_dcm).map_err(|e| format!("{name}: re-read: {e}"))?;
-            let after = decode(&reread, "1.2.840.10008.1.2.1").map_err(|e| format!("{name}: re-decode: {e}"))?;
+            let after = decode(&reread, &report.transfer_syntax).map_err(|e| format!("{name}: re-decode: {e}"))?;
             let nf = before.frames.len();
             if dump {
                 for b in report.boxes.iter().filter(|b| b.frame == 0) {

@@ -105,7 +105,7 @@ fn in_box(x: u32, y: u32, b: &PixelBox) -> bool {
 fn check_mask_roundtrip(s: &Spec, words: &[u16], boxes: &[PixelBox], expect_fill: &[u16]) {
     let mut obj = native(s, words);
     let before = decode(&obj, EVLE).expect("decode");
-    let opts = CleanOptions { pad: 0, detect: false, rule_boxes: boxes.iter().map(|b| (b.x0, b.y0, b.x1, b.y1)).collect(), frames: FrameStrategy::Every, rle: false };
+    let opts = CleanOptions { pad: 0, detect: false, rule_boxes: boxes.iter().map(|b| (b.x0, b.y0, b.x1, b.y1)).collect(), frames: FrameStrategy::Every, rle: false, keep_jpeg: true };
     let report = clean(&mut obj, EVLE, None, &opts).expect("clean");
     assert_eq!(report.frames, s.frames);
     assert_eq!(report.boxes.len(), boxes.len() * s.frames as usize);
@@ -275,7 +275,7 @@ fn ybr_full_422_native_is_masked_by_whole_pairs_and_stays_422() {
     assert_eq!(&img.frames[0].data.to_words()[..12], &[10, 100, 150, 20, 100, 150, 30, 110, 160, 40, 110, 160]);
     let pixel_bytes = |o: &InMemDicomObject| o.get(Tag(0x7FE0, 0x0010)).unwrap().to_bytes().unwrap().to_vec();
     let photometric = |o: &InMemDicomObject| o.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim().to_string();
-    let only = |x0, x1| CleanOptions { pad: 0, detect: false, rule_boxes: vec![(x0, 0, x1, 1)], frames: FrameStrategy::Every, rle: false };
+    let only = |x0, x1| CleanOptions { pad: 0, detect: false, rule_boxes: vec![(x0, 0, x1, 1)], frames: FrameStrategy::Every, rle: false, keep_jpeg: true };
 
     // A box on the second pixel of the first pair masks the whole pair (it shares Cb Cr);
     // every other stored byte is as it was, and the data stays YBR_FULL_422.
@@ -317,7 +317,7 @@ fn palette_colour_fills_the_darkest_entry_and_displays_rgb() {
     let d = to_display_u8(&img.frames[0], &img.info, None);
     assert_eq!(&d.data[..6], &[0xFF, 0xFF, 0xFF, 0x80, 0x90, 0xA0]);
     let mut o2 = o.clone();
-    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 2, 1)], frames: FrameStrategy::Every, rle: false }).unwrap();
+    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 2, 1)], frames: FrameStrategy::Every, rle: false, keep_jpeg: true }).unwrap();
     let after = decode(&o2, EVLE).unwrap();
     assert_eq!(&after.frames[0].data.to_words()[..3], &[2, 2, 2]);
 }
@@ -355,7 +355,7 @@ fn segmented_palette_colour_16_bit_decodes_and_masks() {
     assert_eq!(pal.rgb.len(), 4096);
     assert_eq!((pal.lookup(0), pal.lookup(3000), pal.lookup(4095)), ([0, 0, 0], [0, 0, 0], [255, 255, 255]));
     let mut o2 = o.clone();
-    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 4, 4)], frames: FrameStrategy::Every, rle: false }).unwrap();
+    clean(&mut o2, EVLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 4, 4)], frames: FrameStrategy::Every, rle: false, keep_jpeg: true }).unwrap();
     let after = decode(&o2, EVLE).unwrap();
     let (w0, w1) = (img.frames[0].data.to_words(), after.frames[0].data.to_words());
     for i in 0..32 {
@@ -438,7 +438,7 @@ fn clean_with_rle_output_matches_the_native_output() {
         let mut s = spec(40, 30, spp, bits, stored, false, pi);
         s.frames = 3;
         let words = noise(40 * 30 * spp as usize * 3, ((1u32 << stored) - 1) as u16, seed);
-        let opts = |rle| CleanOptions { pad: 0, detect: false, rule_boxes: vec![(2, 3, 20, 9)], frames: FrameStrategy::Every, rle };
+        let opts = |rle| CleanOptions { pad: 0, detect: false, rule_boxes: vec![(2, 3, 20, 9)], frames: FrameStrategy::Every, rle, keep_jpeg: true };
         let (mut as_native, mut as_rle) = (native(&s, &words), native(&s, &words));
         assert_eq!(clean(&mut as_native, EVLE, None, &opts(false)).unwrap().transfer_syntax, EVLE);
         assert_eq!(clean(&mut as_rle, EVLE, None, &opts(true)).unwrap().transfer_syntax, RLE, "{pi} {bits}");
@@ -475,7 +475,7 @@ fn rle_decodes_rgb_8_and_mono_16_multi_frame() {
     let one = dicom_deid::pixels::decode_one(&native_o, EVLE, 2).unwrap();
     assert_eq!((one.frames.len(), &one.frames[0]), (1, &img.frames[2]));
     // cleaned: written native, frames kept, boxes masked
-    let r = clean(&mut o, RLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 10, 1)], frames: FrameStrategy::Every, rle: false }).unwrap();
+    let r = clean(&mut o, RLE, None, &CleanOptions { pad: 0, detect: false, rule_boxes: vec![(0, 0, 10, 1)], frames: FrameStrategy::Every, rle: false, keep_jpeg: true }).unwrap();
     assert!(r.was_encapsulated);
     let after = decode(&reencode(o), EVLE).unwrap();
     assert_eq!(after.frames.len(), 3);
@@ -513,7 +513,7 @@ fn jpeg_baseline_round_trip_keeps_its_colour_space() {
     assert!(max_diff(&shown) < 24, "JPEG round trip differs by {}", max_diff(&shown));
     let mut obj = file.into_inner();
     let mut cleaned = obj.clone();
-    clean(&mut cleaned, &ts, None, &CleanOptions { detect: false, ..Default::default() }).unwrap();
+    clean(&mut cleaned, &ts, None, &CleanOptions { detect: false, keep_jpeg: false, ..Default::default() }).unwrap();
     assert_eq!(photometric(&cleaned), "YBR_FULL");
     assert_eq!(decode(&cleaned, EVLE).unwrap().frames[0].data, img.frames[0].data);
 
@@ -521,7 +521,7 @@ fn jpeg_baseline_round_trip_keeps_its_colour_space() {
     let img = decode(&obj, &ts).unwrap();
     assert_eq!(img.info.photometric, Photometric::Rgb);
     assert!(max_diff(&img.frames[0].data.to_words()) < 24);
-    clean(&mut obj, &ts, None, &CleanOptions { detect: false, ..Default::default() }).unwrap();
+    clean(&mut obj, &ts, None, &CleanOptions { detect: false, keep_jpeg: false, ..Default::default() }).unwrap();
     assert_eq!(photometric(&obj), "RGB");
     assert_eq!(decode(&obj, EVLE).unwrap().frames[0].data, img.frames[0].data);
 }
@@ -534,7 +534,7 @@ fn jpeg_ybr_is_written_back_as_coded() {
     const BASELINE: &str = "1.2.840.10008.1.2.4.50";
     let jpg = |name: &str| std::fs::read(format!("{}/tests/fixtures/jpeg12/{name}.jpg", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let photometric = |o: &InMemDicomObject| o.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim().to_string();
-    let rule = |rle| CleanOptions { pad: 0, detect: false, rule_boxes: vec![(5, 4, 21, 10)], frames: FrameStrategy::Every, rle };
+    let rule = |rle| CleanOptions { pad: 0, detect: false, rule_boxes: vec![(5, 4, 21, 10)], frames: FrameStrategy::Every, rle, keep_jpeg: false };
     for (name, w, h, label) in [
         ("ybr8_422_dcmtk", 80, 48, "YBR_FULL_422"),
         ("ybr8_411_dcmtk", 61, 37, "YBR_FULL_422"),
@@ -573,6 +573,56 @@ fn jpeg_ybr_is_written_back_as_coded() {
     assert_eq!(decode(&o, BASELINE).unwrap().info.photometric, Photometric::Rgb);
     clean(&mut o, BASELINE, None, &rule(false)).unwrap();
     assert_eq!(photometric(&o), "RGB");
+}
+
+/// By default JPEG stays JPEG: masked in whole MCUs of its coefficients, the transfer
+/// syntax and Photometric Interpretation kept, every other block decoding as before.
+#[test]
+fn jpeg_stays_jpeg_masked_in_whole_mcus() {
+    use dicom_deid::pixels::jpeg12;
+    const BASELINE: &str = "1.2.840.10008.1.2.4.50";
+    let jpg = |name: &str| std::fs::read(format!("{}/tests/fixtures/jpeg12/{name}.jpg", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = |o: &InMemDicomObject, e| o.get(Tag(0x0028, e)).unwrap().to_str().unwrap().trim().to_string();
+    // (fixture, width, height, photometric, a box on frame 1 and where its MCUs end)
+    for (name, w, h, pi, rect, snapped) in [
+        ("ybr8_422_dcmtk", 80, 48, "YBR_FULL_422", (5, 4, 21, 10), (0, 0, 32, 16)),
+        ("mono8_dcmtk", 97, 64, "MONOCHROME2", (5, 4, 21, 10), (0, 0, 24, 16)),
+    ] {
+        let stream = jpg(name);
+        let s = Spec { frames: 2, ..spec(w, h, if pi.starts_with("YBR") { 3 } else { 1 }, 8, 8, false, pi) };
+        let mut o = encapsulated(&s, vec![stream.clone(), stream.clone()]);
+        let before = jpeg12::decode(&stream).unwrap().samples;
+        let opts = CleanOptions { pad: 0, detect: false, rule_boxes: vec![rect], frames: FrameStrategy::Every, rle: false, keep_jpeg: true };
+        let report = clean(&mut o, BASELINE, None, &opts).unwrap();
+        assert_eq!((report.transfer_syntax.as_str(), report.photometric.as_str(), text(&o, 0x0004)), (BASELINE, pi, pi.to_string()), "{name}");
+        assert_eq!(text(&o, 0x0301), "NO");
+        assert!(report.boxes.iter().all(|b| (b.x0, b.y0, b.x1, b.y1) == snapped), "{name}: {:?}", report.boxes);
+        let Value::PixelSequence(seq) = o.get(Tag(0x7FE0, 0x0010)).unwrap().value() else { panic!("{name}: not encapsulated") };
+        assert_eq!((seq.fragments().len(), seq.offset_table()), (2, &[0, 8 + seq.fragments()[0].len() as u32][..]));
+        // Both frames masked; luma (or grey) exactly as before outside the MCUs, 0 inside
+        // (compared with our decoder's: the registry's JPEG decoder rounds its IDCT otherwise).
+        for (f, fragment) in seq.fragments().iter().enumerate() {
+            let after = jpeg12::decode(fragment).unwrap();
+            let spp = s.spp as usize;
+            for (i, (a, b)) in after.samples.chunks(spp).zip(before.chunks(spp)).enumerate() {
+                let (x, y) = ((i % w as usize) as u32, (i / w as usize) as u32);
+                let inside = (snapped.0..snapped.2).contains(&x) && (snapped.1..snapped.3).contains(&y);
+                assert_eq!(a[0], if inside { 0 } else { b[0] }, "{name} frame {f} ({x}, {y})");
+            }
+        }
+        // The file as written reads back with the same pixels.
+        let again = decode(&o, BASELINE).unwrap();
+        assert_eq!(again.frames.len(), 2);
+    }
+    // Not a sequential JPEG (progressive, which the registry's decoder reads): the decoded
+    // pixels are written, native (RGB for colour).
+    for (name, spp, pi, written) in [("progressive_mono8", 1, "MONOCHROME2", "MONOCHROME2"), ("progressive_ycc8", 3, "YBR_FULL_422", "RGB")] {
+        let mut o = encapsulated(&spec(40, 24, spp, 8, 8, false, pi), vec![jpg(name)]);
+        let opts = CleanOptions { pad: 0, detect: false, rule_boxes: vec![(5, 4, 21, 10)], frames: FrameStrategy::Every, rle: false, keep_jpeg: true };
+        let report = clean(&mut o, BASELINE, None, &opts).unwrap();
+        assert_eq!((report.transfer_syntax.as_str(), text(&o, 0x0004).as_str()), (EVLE, written), "{name}");
+        assert_eq!((report.boxes[0].x0, report.boxes[0].x1), (5, 21), "{name}: the box as asked");
+    }
 }
 
 #[test]

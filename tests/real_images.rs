@@ -13,7 +13,6 @@ use dicom_deid::{Deidentifier, Policy};
 use serde_json::Value;
 use std::path::PathBuf;
 
-const EVLE: &str = "1.2.840.10008.1.2.1";
 
 fn images_dir() -> PathBuf {
     let dir = std::env::var_os("DICOM_DEID_REAL_IMAGES")
@@ -51,7 +50,8 @@ fn clean(deid: &Deidentifier, name: &str) -> Cleaned {
     let before = decode(&input, input.meta().transfer_syntax().trim_end_matches('\0')).unwrap();
     let out = deid.deidentify(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     let px = out.report.pixels.as_ref().unwrap_or_else(|| panic!("{name}: no pixel report"));
-    let image = decode(&common::parse(&out.bytes), EVLE).unwrap_or_else(|e| panic!("{name}: output not decodable: {e}"));
+    let written = common::parse(&out.bytes);
+    let image = decode(&written, written.meta().transfer_syntax().trim_end_matches('\0')).unwrap_or_else(|e| panic!("{name}: output not decodable: {e}"));
     let (w, h) = (image.frames[0].width as usize, image.frames[0].height as usize);
     let masked_share = (0..image.frames.len())
         .map(|f| {

@@ -161,6 +161,7 @@ function currentPolicy() {
   p.date_shift.shift_times = $("shift-times").checked;
   p.pixels.mode = $("pixel-mode").value;
   p.pixels.output = $("pixel-output").value;
+  p.pixels.keep_jpeg = $("keep-jpeg").checked;
   p.text.languages = [...$("languages").querySelectorAll("input:checked")].map((i) => i.name);
   if (p.text.languages.length === 0) p.text.languages = ["en"];
   return JSON.stringify(p);
@@ -208,6 +209,7 @@ function fillSettings(policy) {
   $("shift-times").checked = policy.date_shift.shift_times;
   $("pixel-mode").value = policy.pixels.mode;
   $("pixel-output").value = policy.pixels.output;
+  $("keep-jpeg").checked = policy.pixels.keep_jpeg;
   const langs = $("languages");
   langs.textContent = "";
   const on = policy.text.languages.length ? policy.text.languages : Object.keys(LANGUAGES);

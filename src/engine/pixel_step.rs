@@ -173,6 +173,7 @@ fn clean_options<'a>(de: &'a Deidentifier, obj: &InMemDicomObject) -> Result<(Op
             FramePolicy::Sampled => FrameStrategy::Sampled { every: policy.sample_every },
         },
         rle: policy.output == crate::policy::pixels::PixelOutput::Rle,
+        keep_jpeg: policy.keep_jpeg,
     };
     Ok((detector, opts))
 }

@@ -669,7 +669,11 @@ fn decode_frames(obj: &InMemDicomObject, ts: &str, only: Option<u32>) -> Result<
                 }
             }
         }
-        Value::PixelSequence(seq) if own_decoder(ts, bits_allocated, spp, &pi_text).is_some() => {
+        // Baseline labelled YCbCr but coded otherwise (e.g. progressive): the registry's.
+        Value::PixelSequence(seq)
+            if own_decoder(ts, bits_allocated, spp, &pi_text).is_some()
+                && (ts != JPEG_BASELINE || seq.fragments().first().is_some_and(|f| super::jpeg12::is_sequential(f))) =>
+        {
             let own = own_decoder(ts, bits_allocated, spp, &pi_text).expect("checked");
             let expected = Expected { width: w, height: h, samples_per_pixel: spp, bits_allocated };
             let mut colour = None;

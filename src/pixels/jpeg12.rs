@@ -48,7 +48,115 @@ pub struct Jpeg12Image {
 /// 8 or 12), as found in one DICOM frame (fragments concatenated; trailing 0x00 padding
 /// allowed).
 pub fn decode(data: &[u8]) -> Result<Jpeg12Image, String> {
-    Decoder::new(data).run()
+    let mut d = Decoder::new(data);
+    d.run()?;
+    d.finish()
+}
+
+/// The quantized DCT coefficients of a sequential JPEG codestream, as coded (for
+/// [`super::jpeg_blocks`], which masks whole blocks and writes the stream again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coefficients {
+    /// The frame header's marker: 0xC0 (baseline) or 0xC1 (extended).
+    pub sof: u8,
+    pub precision: u8,
+    pub width: usize,
+    pub height: usize,
+    /// Largest sampling factors: an MCU is 8 * hmax by 8 * vmax pixels.
+    pub hmax: usize,
+    pub vmax: usize,
+    /// MCUs across and down.
+    pub mcux: usize,
+    pub mcuy: usize,
+    pub components: Vec<ComponentCoefficients>,
+    /// A JFIF APP0 marker was seen, and the transform flag of an Adobe APP14 marker (they
+    /// say which colour space the components are in).
+    pub jfif: bool,
+    pub adobe_transform: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentCoefficients {
+    pub id: u8,
+    pub h: usize,
+    pub v: usize,
+    /// Size of the component in samples.
+    pub dw: usize,
+    pub dh: usize,
+    /// Blocks across (whole MCUs); `blocks` is row-major, `blocks_w` per row.
+    pub blocks_w: usize,
+    /// The quantization table the component was coded with (natural order).
+    pub q: [u16; 64],
+    /// Coefficients per block, natural (row-major) order.
+    pub blocks: Vec<[i16; 64]>,
+}
+
+/// True when the frame header of `data` says sequential Huffman coding (SOF0 or SOF1), what
+/// this decoder reads (the markers before it are skipped, not checked).
+pub fn is_sequential(data: &[u8]) -> bool {
+    let mut pos = 2;
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    while let Some(marker) = next_marker(data, &mut pos) {
+        match marker {
+            0xC0 | 0xC1 => return true,
+            0xC2..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => return false,
+            0xD0..=0xD9 | 0x01 => {}
+            _ => match data.get(pos..pos + 2) {
+                Some(len) => pos += u16::from_be_bytes([len[0], len[1]]) as usize,
+                None => return false,
+            },
+        }
+    }
+    false
+}
+
+/// Three components that the stream declares RGB, as libjpeg decides: a JFIF marker means
+/// YCbCr, else an Adobe marker's transform 0 means RGB, else component ids 'R' 'G' 'B' do.
+fn coded_rgb(jfif: bool, adobe_transform: Option<u8>, ids: &[u8]) -> bool {
+    ids.len() == 3
+        && match (jfif, adobe_transform) {
+            (true, _) => false,
+            (false, Some(t)) => t == 0,
+            (false, None) => ids == b"RGB",
+        }
+}
+
+impl Coefficients {
+    /// See [`Jpeg12Image::coded_rgb`].
+    pub fn coded_rgb(&self) -> bool {
+        coded_rgb(self.jfif, self.adobe_transform, &self.components.iter().map(|c| c.id).collect::<Vec<_>>())
+    }
+}
+
+/// The coefficients of one sequential Huffman JPEG codestream (what [`decode`] reads),
+/// without the inverse DCT.
+pub fn decode_coefficients(data: &[u8]) -> Result<Coefficients, String> {
+    let mut d = Decoder::new(data);
+    d.keep_coefficients = true;
+    d.run()?;
+    let frame = d.frame.ok_or("no JPEG frame header (SOF) found")?;
+    if let Some(c) = frame.comps.iter().find(|c| !c.decoded) {
+        return Err(format!("truncated JPEG data: no scan for component {}", c.id));
+    }
+    Ok(Coefficients {
+        sof: d.sof_marker,
+        precision: frame.precision,
+        width: frame.width,
+        height: frame.height,
+        hmax: frame.hmax,
+        vmax: frame.vmax,
+        mcux: frame.mcux,
+        mcuy: frame.mcuy,
+        components: frame
+            .comps
+            .into_iter()
+            .map(|c| ComponentCoefficients { id: c.id, h: c.h, v: c.v, dw: c.dw, dh: c.dh, blocks_w: c.pw / 8, q: c.q, blocks: c.coefs })
+            .collect(),
+        jfif: d.jfif,
+        adobe_transform: d.adobe_transform,
+    })
 }
 
 /// Largest width or height accepted.
@@ -58,7 +166,7 @@ const MAX_SAMPLES: u64 = 1 << 30;
 
 /// Zig-zag position -> natural (row-major) position, with 16 extra entries so that a corrupt
 /// run length past the end of the block lands on the last coefficient (as in libjpeg).
-const NATURAL_ORDER: [usize; 80] = [
+pub(crate) const NATURAL_ORDER: [usize; 80] = [
     0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7,
     14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39,
     46, 53, 60, 61, 54, 47, 55, 62, 63, //
@@ -475,6 +583,10 @@ struct Component {
     pw: usize,
     ph: usize,
     plane: Vec<u16>,
+    /// With [`decode_coefficients`]: every block's coefficients (instead of `plane`), and
+    /// the quantization table the component's scan used.
+    coefs: Vec<[i16; 64]>,
+    q: [u16; 64],
     decoded: bool,
 }
 
@@ -500,6 +612,9 @@ struct Decoder<'a> {
     /// Transform flag of an Adobe APP14 marker, and whether a JFIF APP0 marker was seen.
     adobe_transform: Option<u8>,
     jfif: bool,
+    /// Keep the coefficients, skip the inverse DCT ([`decode_coefficients`]).
+    keep_coefficients: bool,
+    sof_marker: u8,
 }
 
 /// Find the next marker at or after `pos` (skipping fill bytes, stuffed 0xFF00 and stray
@@ -549,10 +664,13 @@ impl<'a> Decoder<'a> {
             frame: None,
             adobe_transform: None,
             jfif: false,
+            keep_coefficients: false,
+            sof_marker: 0,
         }
     }
 
-    fn run(mut self) -> Result<Jpeg12Image, String> {
+    /// Read the codestream: tables, frame header, and every scan's blocks.
+    fn run(&mut self) -> Result<(), String> {
         if self.data.len() < 2 || self.data[0] != 0xFF || self.data[1] != 0xD8 {
             return Err("not a JPEG codestream (no SOI marker)".into());
         }
@@ -564,7 +682,10 @@ impl<'a> Decoder<'a> {
                 _ => {
                     let seg = self.segment()?;
                     match marker {
-                        0xC0 | 0xC1 => self.parse_sof(seg)?,
+                        0xC0 | 0xC1 => {
+                            self.sof_marker = marker;
+                            self.parse_sof(seg)?
+                        }
                         0xC4 => self.parse_dht(seg)?,
                         0xDB => self.parse_dqt(seg)?,
                         0xDD => {
@@ -588,7 +709,7 @@ impl<'a> Decoder<'a> {
                 }
             }
         }
-        self.finish()
+        Ok(())
     }
 
     /// The payload of the segment whose length field is at `pos`; moves past it.
@@ -706,6 +827,8 @@ impl<'a> Decoder<'a> {
                 pw: 0,
                 ph: 0,
                 plane: Vec::new(),
+                coefs: Vec::new(),
+                q: [0; 64],
                 decoded: false,
             });
         }
@@ -736,7 +859,13 @@ impl<'a> Decoder<'a> {
             ));
         }
         for c in &mut comps {
-            c.plane = alloc_u16(c.pw * c.ph)?;
+            if self.keep_coefficients {
+                let blocks = (c.pw / 8) * (c.ph / 8);
+                c.coefs.try_reserve_exact(blocks).map_err(|_| format!("out of memory for a {width}x{height} JPEG"))?;
+                c.coefs.resize(blocks, [0; 64]);
+            } else {
+                c.plane = alloc_u16(c.pw * c.ph)?;
+            }
         }
         self.frame = Some(Frame {
             precision,
@@ -808,6 +937,7 @@ impl<'a> Decoder<'a> {
             });
         }
         let restart_interval = self.restart_interval;
+        let keep = self.keep_coefficients;
         let frame = self.frame.as_mut().ok_or("no frame")?;
         let precision = frame.precision;
         let (mcus_x, mcus_y) = if ns == 1 {
@@ -836,8 +966,13 @@ impl<'a> Decoder<'a> {
                         decode_block(&mut br, &sc.dc, &sc.ac, &mut preds[si], &mut coef)?;
                         let x = (mx * bw + bx) * 8;
                         let y = (my * bh + by) * 8;
-                        let start = y * comp.pw + x;
-                        idct_block(&coef, &sc.q, &mut comp.plane[start..], comp.pw, precision);
+                        if keep {
+                            comp.coefs[(y / 8) * (comp.pw / 8) + x / 8] = coef;
+                            comp.q = sc.q;
+                        } else {
+                            let start = y * comp.pw + x;
+                            idct_block(&coef, &sc.q, &mut comp.plane[start..], comp.pw, precision);
+                        }
                     }
                 }
             }
@@ -858,12 +993,7 @@ impl<'a> Decoder<'a> {
             return Err(format!("truncated JPEG data: no scan for component {}", c.id));
         }
         let (w, h, nc) = (frame.width, frame.height, frame.comps.len());
-        let coded_rgb = nc == 3
-            && match (self.jfif, self.adobe_transform) {
-                (false, Some(t)) => t == 0,
-                (true, _) => false,
-                (false, None) => frame.comps.iter().map(|c| c.id).eq(*b"RGB"),
-            };
+        let coded_rgb = coded_rgb(self.jfif, self.adobe_transform, &frame.comps.iter().map(|c| c.id).collect::<Vec<_>>());
         let mut samples = alloc_u16(w * h * nc)?;
         if nc == 1 {
             for (y, out) in samples.chunks_exact_mut(w).enumerate() {

@@ -1,11 +1,12 @@
 //! The pixel cleaner (cargo feature `pixels`): decode every frame of Pixel Data, find
 //! burned-in text with the detector ([`crate::detect`]), fill the boxes with a constant in
-//! the stored representation, and write the pixels back uncompressed.
+//! the stored representation, and write the pixels back uncompressed (or RLE), or, for
+//! JPEG, masked in its DCT blocks and still JPEG ([`jpeg_blocks`]).
 //!
 //! The engine calls [`clean`] on the data set it is about to write, then switches the
-//! transfer syntax to Explicit VR Little Endian (the Pixel Data written here is native,
-//! little endian, planar configuration 0). Any error means the pixels were not cleaned:
-//! the caller must not write the file (fail closed).
+//! transfer syntax to the report's (Explicit VR Little Endian for native Pixel Data, little
+//! endian, planar configuration 0). Any error means the pixels were not cleaned: the
+//! caller must not write the file (fail closed).
 //!
 //! ```no_run
 //! # #[cfg(feature = "pixels")] {
@@ -22,6 +23,7 @@
 pub mod decode;
 pub mod display;
 pub mod jpeg12;
+pub mod jpeg_blocks;
 pub mod jpegls;
 pub mod mask;
 pub mod rle;
@@ -106,20 +108,26 @@ pub struct CleanOptions {
     pub frames: FrameStrategy,
     /// Write the cleaned pixels as RLE Lossless (8 and 16 bits allocated) instead of native.
     pub rle: bool,
+    /// JPEG baseline/extended stays JPEG, masked in whole MCUs of its DCT coefficients
+    /// ([`jpeg_blocks`]): no new loss, every other block as it was. Otherwise (and for a
+    /// JPEG this cannot re-code) the decoded pixels are written as `rle` says.
+    pub keep_jpeg: bool,
 }
 
 impl Default for CleanOptions {
     fn default() -> Self {
-        CleanOptions { pad: 3, rule_boxes: Vec::new(), detect: true, frames: FrameStrategy::Sampled { every: 12 }, rle: false }
+        CleanOptions { pad: 3, rule_boxes: Vec::new(), detect: true, frames: FrameStrategy::Sampled { every: 12 }, rle: false, keep_jpeg: true }
     }
 }
 
-/// Decode, detect on every frame, mask, and write Pixel Data back uncompressed (or RLE).
+/// Decode, detect on every frame, mask, and write Pixel Data back uncompressed (or RLE, or JPEG
+/// masked in its blocks).
 ///
 /// `ts` is the transfer syntax the object was read with. On success the object holds native
-/// little-endian Pixel Data, or RLE Lossless fragments with `opts.rle` (the caller switches
-/// the transfer syntax to the report's `transfer_syntax`), PlanarConfiguration 0 for colour, PhotometricInterpretation RGB for YBR images
-/// a decoder turned into RGB, and BurnedInAnnotation NO. LossyImageCompression and its
+/// little-endian Pixel Data, RLE Lossless fragments with `opts.rle`, or re-coded JPEG
+/// fragments with `opts.keep_jpeg` (the caller switches the transfer syntax to the report's
+/// `transfer_syntax`), PlanarConfiguration 0 for native colour, PhotometricInterpretation RGB
+/// for YBR images a decoder turned into RGB, and BurnedInAnnotation NO. LossyImageCompression and its
 /// ratio/method are kept (they are history). On error the object may have lost its Pixel
 /// Data: it must not be written (the engine withholds the file).
 ///
@@ -136,8 +144,11 @@ pub fn clean_with_shares(obj: &mut InMemDicomObject, ts: &str, detector: Option<
     }
     let mut image = decode(obj, ts)?;
     // The stored pixels are no longer needed (the frames hold them): freed now, so that a
-    // large file is not held twice (a 1 GB clip).
-    obj.remove_element(decode::PIXEL_DATA);
+    // large file is not held twice (a 1 GB clip). JPEG is kept, to be masked block by block.
+    let jpeg = match obj.take_element(decode::PIXEL_DATA) {
+        Ok(e) if opts.keep_jpeg && jpeg_blocks::recodes(ts) => Some(e),
+        _ => None,
+    };
     let boxes = find_boxes_with_shares(&image, detector.filter(|_| opts.detect), opts, shares)?;
     let mut report = PixelReport {
         frames: image.frames.len() as u32,
@@ -151,6 +162,11 @@ pub fn clean_with_shares(obj: &mut InMemDicomObject, ts: &str, detector: Option<
         transfer_syntax: String::new(),
         kept_because: None,
     };
+    if let Some(written) = jpeg.and_then(|e| recode_jpeg(obj, &e, &image, &mut report.boxes)) {
+        report.photometric = image.info.original_photometric.clone();
+        report.transfer_syntax = written;
+        return Ok(report);
+    }
     if write::keeps_422(&image.info, opts.rle) {
         // A pair of pixels shares its Cb Cr: mask whole pairs, so that every other pair's
         // stored bytes stay as they were.
@@ -162,6 +178,35 @@ pub fn clean_with_shares(obj: &mut InMemDicomObject, ts: &str, detector: Option<
     report.photometric = write::written_photometric(&image.info, opts.rle).to_string();
     report.transfer_syntax = write::write_pixels(obj, image, opts.rle)?.to_string();
     Ok(report)
+}
+
+/// JPEG masked in its DCT blocks ([`jpeg_blocks`]) and put back encapsulated, `boxes`
+/// widened to the MCUs masked; the transfer syntax to write with, or `None` (nothing
+/// changed) when a frame is not a JPEG that can be re-coded (the decoded frames are written
+/// instead).
+fn recode_jpeg(obj: &mut InMemDicomObject, stored: &dicom_object::mem::InMemElement, image: &DecodedImage, boxes: &mut [MaskedBox]) -> Option<String> {
+    use dicom_core::value::{PixelFragmentSequence, Value};
+    use dicom_core::{DataElement, VR};
+    let Value::PixelSequence(seq) = stored.value() else { return None };
+    let first = image.frames.first()?;
+    let grey = fill_value(&image.info).words(first.bits_stored, first.signed)[0];
+    let mut widened = boxes.to_vec();
+    let nframes = image.frames.len() as u32;
+    let fragments = jpeg_blocks::recode_frames(seq.fragments(), seq.offset_table(), nframes, &mut widened, grey).ok()?;
+    boxes.copy_from_slice(&widened);
+    // A Basic Offset Table for several frames (none if an offset would not fit in 32 bits).
+    let mut offsets = Vec::new();
+    if nframes > 1 {
+        let mut at = 0u64;
+        for f in &fragments {
+            offsets.push(at);
+            at += 8 + f.len() as u64;
+        }
+    }
+    let offsets: Vec<u32> = offsets.iter().map(|o| u32::try_from(*o)).collect::<Result<_, _>>().unwrap_or_default();
+    obj.put(DataElement::new(decode::PIXEL_DATA, VR::OB, Value::PixelSequence(PixelFragmentSequence::new(offsets, fragments))));
+    write::mark_rewritten(obj);
+    Some(image.info.transfer_syntax.clone())
 }
 
 /// Mask `boxes` on their frames (in place).

@@ -117,14 +117,19 @@ pub fn write_pixels(obj: &mut InMemDicomObject, image: DecodedImage, rle: bool) 
         let vr = if bits_allocated == 16 { VR::OW } else { VR::OB };
         obj.put(DataElement::new(PIXEL_DATA, vr, PrimitiveValue::U8(native_bytes(image.frames, pairs_422).into())));
     }
-    // Extended Offset Table and its lengths describe encapsulated fragments only.
-    obj.remove_element(Tag(0x7FE0, 0x0001));
-    obj.remove_element(Tag(0x7FE0, 0x0002));
+    mark_rewritten(obj);
     obj.put(DataElement::new(BITS_ALLOCATED, VR::US, PrimitiveValue::from(bits_allocated)));
     obj.put(DataElement::new(PHOTOMETRIC, VR::CS, PrimitiveValue::from(photometric)));
     if samples > 1 {
         obj.put(DataElement::new(PLANAR, VR::US, PrimitiveValue::from(0u16)));
     }
-    obj.put(DataElement::new(BURNED_IN_ANNOTATION, VR::CS, PrimitiveValue::from("NO")));
     Ok(if rle { RLE_LOSSLESS } else { crate::engine::EXPLICIT_LE })
+}
+
+/// What every rewrite of Pixel Data changes besides the pixels: the Extended Offset Table
+/// and its lengths (they describe the old fragments) go, Burned In Annotation is NO.
+pub(crate) fn mark_rewritten(obj: &mut InMemDicomObject) {
+    obj.remove_element(Tag(0x7FE0, 0x0001));
+    obj.remove_element(Tag(0x7FE0, 0x0002));
+    obj.put(DataElement::new(BURNED_IN_ANNOTATION, VR::CS, PrimitiveValue::from("NO")));
 }

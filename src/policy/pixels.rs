@@ -113,6 +113,10 @@ pub struct PixelPolicy {
     pub sample_every: u32,
     /// How cleaned pixels are written: `native` (uncompressed) or `rle` (RLE Lossless).
     pub output: PixelOutput,
+    /// JPEG baseline/extended stays JPEG: masked in whole MCUs (8 to 32 pixels square) of its
+    /// DCT coefficients, every other block kept as coded (no new loss, same Photometric
+    /// Interpretation, a small file). false: decoded and written as `output` says.
+    pub keep_jpeg: bool,
     /// Known regions masked in addition to what the detector finds (modes detect and rules).
     pub regions: Vec<RegionRule>,
     /// SOP classes whose pixels are computed grids that cannot carry burned-in text (RT
@@ -136,6 +140,7 @@ impl Default for PixelPolicy {
             frames: FramePolicy::Sampled,
             sample_every: 12,
             output: PixelOutput::Native,
+            keep_jpeg: true,
             regions: Vec::new(),
             computed_sop_classes: vec![RT_DOSE.into()],
             max_frames: 10_000,
