@@ -625,6 +625,47 @@ fn jpeg_stays_jpeg_masked_in_whole_mcus() {
     }
 }
 
+/// JPEG 2000 Lossless stays JPEG 2000 Lossless (with `keep_jpeg`): the masked frames encoded
+/// again losslessly, YBR_RCT with the reversible colour transform again; every pixel outside
+/// the boxes decodes as before.
+#[test]
+fn jpeg_2000_lossless_is_encoded_again_losslessly() {
+    use dicom_deid::pixels::j2k_encode::{encode_lossless, J2K_LOSSLESS};
+    let text = |o: &InMemDicomObject| o.get(Tag(0x0028, 0x0004)).unwrap().to_str().unwrap().trim().to_string();
+    for (spp, bits, stored, signed, pi, seed) in [
+        (1, 8, 8, false, "MONOCHROME2", 41),
+        (1, 16, 12, true, "MONOCHROME2", 42),
+        (1, 16, 16, false, "MONOCHROME1", 43),
+        (3, 8, 8, false, "RGB", 44),
+        (3, 8, 8, false, "YBR_RCT", 45),
+    ] {
+        let (w, h) = (37u16, 21u16);
+        let s = Spec { frames: 2, ..spec(w, h, spp, bits, stored, signed, pi) };
+        let n = w as usize * h as usize * spp as usize;
+        let words = noise(n * 2, ((1u32 << stored) - 1) as u16, seed);
+        let frames: Vec<Frame> = words
+            .chunks(n)
+            .map(|c| Frame { width: w as u32, height: h as u32, samples: spp, bits_allocated: bits, bits_stored: stored, signed, data: Samples::from_words(c.to_vec(), bits) })
+            .collect();
+        let input: Vec<Vec<u8>> = frames.iter().map(|f| encode_lossless(f, pi == "YBR_RCT").unwrap()).collect();
+        let mut o = encapsulated(&s, input);
+        let before = decode(&o, J2K_LOSSLESS).unwrap();
+        // Compared as values: the decoder sign-extends signed samples beyond Bits Stored.
+        let values = |fs: &[Frame]| -> Vec<i32> { fs.iter().flat_map(|f| (0..f.data.len()).map(|i| f.value(i))).collect() };
+        assert_eq!(values(&before.frames), values(&frames), "{pi} {stored}-bit: the encoder is lossless");
+        let rect = (3, 2, 20, 9);
+        let opts = |keep_jpeg| CleanOptions { pad: 0, detect: false, rule_boxes: vec![rect], frames: FrameStrategy::Every, rle: false, keep_jpeg };
+        assert_eq!(clean(&mut o.clone(), J2K_LOSSLESS, None, &opts(false)).unwrap().transfer_syntax, EVLE);
+        let report = clean(&mut o, J2K_LOSSLESS, None, &opts(true)).unwrap();
+        assert_eq!((report.transfer_syntax.as_str(), report.photometric.as_str(), text(&o).as_str()), (J2K_LOSSLESS, pi, pi));
+        let mut expected = before.clone();
+        for f in &mut expected.frames {
+            mask_frame(f, &[PixelBox { x0: rect.0, y0: rect.1, x1: rect.2, y1: rect.3 }], &fill_value(&before.info));
+        }
+        assert_eq!(values(&decode(&o, J2K_LOSSLESS).unwrap().frames), values(&expected.frames), "{pi} {stored}-bit");
+    }
+}
+
 #[test]
 fn undecodable_pixel_data_fails_closed_with_a_reason() {
     let s = spec(8, 8, 1, 16, 16, false, "MONOCHROME2");

@@ -82,7 +82,8 @@ export interface PixelPolicy {
   /** How cleaned pixels are written: uncompressed, or RLE Lossless (8 and 16 bits). */
   output: "native" | "rle";
   /** JPEG baseline/extended stays JPEG, masked in whole MCUs of its DCT coefficients (no new
-   * loss; every other block as coded); false: decoded and written as `output` says. */
+   * loss; every other block as coded), and JPEG 2000 Lossless is encoded again losslessly;
+   * false: decoded and written as `output` says. */
   keep_jpeg: boolean;
   regions: RegionRule[];
   computed_sop_classes: string[];

@@ -23,6 +23,7 @@
 pub mod decode;
 pub mod display;
 pub mod jpeg12;
+pub mod j2k_encode;
 pub mod jpeg_blocks;
 pub mod jpegls;
 pub mod mask;
@@ -109,8 +110,9 @@ pub struct CleanOptions {
     /// Write the cleaned pixels as RLE Lossless (8 and 16 bits allocated) instead of native.
     pub rle: bool,
     /// JPEG baseline/extended stays JPEG, masked in whole MCUs of its DCT coefficients
-    /// ([`jpeg_blocks`]): no new loss, every other block as it was. Otherwise (and for a
-    /// JPEG this cannot re-code) the decoded pixels are written as `rle` says.
+    /// ([`jpeg_blocks`]): no new loss, every other block as it was; JPEG 2000 Lossless is
+    /// encoded again losslessly ([`j2k_encode`]). Otherwise (and for a JPEG this cannot
+    /// re-code) the decoded pixels are written as `rle` says.
     pub keep_jpeg: bool,
 }
 
@@ -175,6 +177,14 @@ pub fn clean_with_shares(obj: &mut InMemDicomObject, ts: &str, detector: Option<
         }
     }
     apply_boxes(&mut image, &report.boxes);
+    if opts.keep_jpeg && ts == j2k_encode::J2K_LOSSLESS {
+        if let Some(pi) = reencode_j2k_lossless(obj, &image) {
+            obj.put(dicom_core::DataElement::new(decode::PHOTOMETRIC, dicom_core::VR::CS, dicom_core::PrimitiveValue::from(pi)));
+            report.photometric = pi.to_string();
+            report.transfer_syntax = ts.to_string();
+            return Ok(report);
+        }
+    }
     report.photometric = write::written_photometric(&image.info, opts.rle).to_string();
     report.transfer_syntax = write::write_pixels(obj, image, opts.rle)?.to_string();
     Ok(report)
@@ -185,28 +195,29 @@ pub fn clean_with_shares(obj: &mut InMemDicomObject, ts: &str, detector: Option<
 /// changed) when a frame is not a JPEG that can be re-coded (the decoded frames are written
 /// instead).
 fn recode_jpeg(obj: &mut InMemDicomObject, stored: &dicom_object::mem::InMemElement, image: &DecodedImage, boxes: &mut [MaskedBox]) -> Option<String> {
-    use dicom_core::value::{PixelFragmentSequence, Value};
-    use dicom_core::{DataElement, VR};
-    let Value::PixelSequence(seq) = stored.value() else { return None };
+    let dicom_core::value::Value::PixelSequence(seq) = stored.value() else { return None };
     let first = image.frames.first()?;
     let grey = fill_value(&image.info).words(first.bits_stored, first.signed)[0];
     let mut widened = boxes.to_vec();
     let nframes = image.frames.len() as u32;
     let fragments = jpeg_blocks::recode_frames(seq.fragments(), seq.offset_table(), nframes, &mut widened, grey).ok()?;
     boxes.copy_from_slice(&widened);
-    // A Basic Offset Table for several frames (none if an offset would not fit in 32 bits).
-    let mut offsets = Vec::new();
-    if nframes > 1 {
-        let mut at = 0u64;
-        for f in &fragments {
-            offsets.push(at);
-            at += 8 + f.len() as u64;
-        }
-    }
-    let offsets: Vec<u32> = offsets.iter().map(|o| u32::try_from(*o)).collect::<Result<_, _>>().unwrap_or_default();
-    obj.put(DataElement::new(decode::PIXEL_DATA, VR::OB, Value::PixelSequence(PixelFragmentSequence::new(offsets, fragments))));
-    write::mark_rewritten(obj);
+    write::put_encapsulated(obj, fragments);
     Some(image.info.transfer_syntax.clone())
+}
+
+/// JPEG 2000 Lossless: the masked frames encoded again, losslessly, with the colour
+/// transform where the input had one; the Photometric Interpretation to write, or `None`
+/// (nothing changed) if encoding fails (the frames are then written native).
+fn reencode_j2k_lossless(obj: &mut InMemDicomObject, image: &DecodedImage) -> Option<&'static str> {
+    let pi = image.info.original_photometric.as_str();
+    let transform = image.info.photometric == Photometric::Rgb && pi.starts_with("YBR_");
+    let fragments = image.frames.iter().map(|f| j2k_encode::encode_lossless(f, transform)).collect::<Result<Vec<_>, _>>().ok()?;
+    write::put_encapsulated(obj, fragments);
+    Some(match (transform, image.info.photometric) {
+        (true, _) => "YBR_RCT",
+        (false, p) => p.as_str(),
+    })
 }
 
 /// Mask `boxes` on their frames (in place).

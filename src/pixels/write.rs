@@ -126,6 +126,22 @@ pub fn write_pixels(obj: &mut InMemDicomObject, image: DecodedImage, rle: bool) 
     Ok(if rle { RLE_LOSSLESS } else { crate::engine::EXPLICIT_LE })
 }
 
+/// Replace Pixel Data with one fragment per frame (a Basic Offset Table for several frames,
+/// none if an offset would not fit in 32 bits) and [`mark_rewritten`].
+pub(crate) fn put_encapsulated(obj: &mut InMemDicomObject, fragments: Vec<Vec<u8>>) {
+    let mut offsets = Vec::new();
+    if fragments.len() > 1 {
+        let mut at = 0u64;
+        for f in &fragments {
+            offsets.push(at);
+            at += 8 + f.len() as u64;
+        }
+    }
+    let offsets: Vec<u32> = offsets.iter().map(|o| u32::try_from(*o)).collect::<Result<_, _>>().unwrap_or_default();
+    obj.put(DataElement::new(PIXEL_DATA, VR::OB, Value::PixelSequence(PixelFragmentSequence::new(offsets, fragments))));
+    mark_rewritten(obj);
+}
+
 /// What every rewrite of Pixel Data changes besides the pixels: the Extended Offset Table
 /// and its lengths (they describe the old fragments) go, Burned In Annotation is NO.
 pub(crate) fn mark_rewritten(obj: &mut InMemDicomObject) {

@@ -113,9 +113,10 @@ pub struct PixelPolicy {
     pub sample_every: u32,
     /// How cleaned pixels are written: `native` (uncompressed) or `rle` (RLE Lossless).
     pub output: PixelOutput,
-    /// JPEG baseline/extended stays JPEG: masked in whole MCUs (8 to 32 pixels square) of its
+    /// JPEG stays JPEG: baseline/extended masked in whole MCUs (8 to 32 pixels square) of its
     /// DCT coefficients, every other block kept as coded (no new loss, same Photometric
-    /// Interpretation, a small file). false: decoded and written as `output` says.
+    /// Interpretation, a small file); JPEG 2000 Lossless encoded again losslessly (YBR_RCT
+    /// stays YBR_RCT). false: decoded and written as `output` says.
     pub keep_jpeg: bool,
     /// Known regions masked in addition to what the detector finds (modes detect and rules).
     pub regions: Vec<RegionRule>,
