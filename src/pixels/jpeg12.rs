@@ -136,10 +136,7 @@ pub fn decode_coefficients(data: &[u8]) -> Result<Coefficients, String> {
     let mut d = Decoder::new(data);
     d.keep_coefficients = true;
     d.run()?;
-    let frame = d.frame.ok_or("no JPEG frame header (SOF) found")?;
-    if let Some(c) = frame.comps.iter().find(|c| !c.decoded) {
-        return Err(format!("truncated JPEG data: no scan for component {}", c.id));
-    }
+    let frame = d.scanned_frame()?;
     Ok(Coefficients {
         sof: d.sof_marker,
         precision: frame.precision,
@@ -987,11 +984,17 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Jpeg12Image, String> {
-        let frame = self.frame.ok_or("no JPEG frame header (SOF) found")?;
-        if let Some(c) = frame.comps.iter().find(|c| !c.decoded) {
-            return Err(format!("truncated JPEG data: no scan for component {}", c.id));
+    /// The frame once every component has had its scan.
+    fn scanned_frame(&mut self) -> Result<Frame, String> {
+        let frame = self.frame.take().ok_or("no JPEG frame header (SOF) found")?;
+        match frame.comps.iter().find(|c| !c.decoded) {
+            Some(c) => Err(format!("truncated JPEG data: no scan for component {}", c.id)),
+            None => Ok(frame),
         }
+    }
+
+    fn finish(mut self) -> Result<Jpeg12Image, String> {
+        let frame = self.scanned_frame()?;
         let (w, h, nc) = (frame.width, frame.height, frame.comps.len());
         let coded_rgb = coded_rgb(self.jfif, self.adobe_transform, &frame.comps.iter().map(|c| c.id).collect::<Vec<_>>());
         let mut samples = alloc_u16(w * h * nc)?;
