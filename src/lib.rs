@@ -26,7 +26,7 @@ pub mod wasm;
 #[cfg(all(target_arch = "wasm32", feature = "pixels"))]
 mod wasm_libc;
 
-pub use engine::{Deidentifier, Mappings, Output, ParsedFile};
+pub use engine::{Deidentifier, Head, HeadOutput, Mappings, Output, ParsedFile};
 pub use error::{Error, ErrorKind, Result};
 pub use policy::Policy;
 pub use report::FileReport;

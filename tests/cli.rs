@@ -420,6 +420,29 @@ fn patient_study_series_layout() {
     assert!(!s.path("out2").exists());
 }
 
+/// With pixels off the CLI writes native images from their headers, copying Pixel Data file
+/// to file (`Deidentifier::read_head`): every output must be the library's whole-file output.
+#[test]
+fn header_only_outputs_are_the_library_outputs() {
+    let s = Scratch::new("headpath");
+    let inputs = good_files();
+    for (rel, bytes) in &inputs {
+        put(&s.path("in"), rel, bytes);
+    }
+    fs::write(s.path("policy.json"), r#"{"pixels": {"mode": "off"}}"#).unwrap();
+    fs::write(s.path("secret"), "cli head path secret").unwrap();
+    let o = run(&s.0, &[&"in", &"--out", &"out", &"--jobs", &"1", &"--config", &"policy.json", &"--secret-file", &"secret"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let d = dicom_deid::Deidentifier::new(header_policy(), Some(b"cli head path secret")).unwrap();
+    for (_, bytes) in &inputs {
+        d.harvest(bytes).unwrap();
+    }
+    for (rel, bytes) in &inputs {
+        let expected = d.deidentify(bytes).unwrap().bytes;
+        assert!(fs::read(s.path("out").join(rel)).unwrap() == expected, "{rel}: CLI output differs from the library's");
+    }
+}
+
 #[test]
 fn jobs_do_not_change_outputs() {
     let s = Scratch::new("jobs");

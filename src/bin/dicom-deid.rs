@@ -1,14 +1,20 @@
 //! The native command-line front end over the dicom-deid core.
 
 use clap::{Args, Parser, Subcommand};
+use dicom_deid::policy::pixels::PixelMode;
+use dicom_deid::report::FileReport as Report;
 use dicom_deid::{Deidentifier, ErrorKind, ParsedFile, Policy};
 use std::collections::HashSet;
 use std::fs;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "dicom-deid", version, about = "De-identify DICOM files (PS3.15 Annex E) on this machine.")]
@@ -214,6 +220,12 @@ fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, String>
 
 /// Write through a temporary file and a rename, so no partial output is ever visible.
 fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, data, None)
+}
+
+/// As `write_atomic`, `data` followed by the bytes `range` of the open file `tail` (copied
+/// by the kernel where it can: `std::io::copy` uses copy_file_range between files on Linux).
+fn write_atomic_with(path: &Path, data: &[u8], tail: Option<(fs::File, Range<u64>)>) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
@@ -222,7 +234,20 @@ fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
         std::process::id()
     ));
-    let res = fs::write(&tmp, data).and_then(|_| fs::rename(&tmp, path));
+    let write = || -> std::io::Result<()> {
+        let mut out = fs::File::create(&tmp)?;
+        out.write_all(data)?;
+        if let Some((mut input, range)) = tail {
+            input.seek(SeekFrom::Start(range.start))?;
+            let want = range.end - range.start;
+            let copied = std::io::copy(&mut input.take(want), &mut out)?;
+            if copied != want {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the input file changed while it was read"));
+            }
+        }
+        Ok(())
+    };
+    let res = write().and_then(|_| fs::rename(&tmp, path));
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
     }
@@ -358,20 +383,22 @@ fn run(args: RunArgs) -> i32 {
         let line = match outcome {
             Outcome::Done { out_rel, report } => {
                 ok += 1;
-                serde_json::json!({"file": rel, "status": "ok", "output": out_rel, "report": report})
+                // Only built when asked for: the JSON of every file's report costs about as
+                // much as the header's de-identification.
+                args.report.as_ref().map(|_| serde_json::json!({"file": rel, "status": "ok", "output": out_rel, "report": report}))
             }
             Outcome::Skipped(why) => {
                 skipped += 1;
                 eprintln!("dicom-deid: skipped {}: {why}", rel.display());
-                serde_json::json!({"file": rel, "status": "skipped", "reason": why})
+                Some(serde_json::json!({"file": rel, "status": "skipped", "reason": why}))
             }
             Outcome::Failed(why) => {
                 failed += 1;
                 eprintln!("dicom-deid: FAILED {}: {why} (no output written)", rel.display());
-                serde_json::json!({"file": rel, "status": "failed", "reason": why})
+                Some(serde_json::json!({"file": rel, "status": "failed", "reason": why}))
             }
         };
-        report_lines.push(line.to_string());
+        report_lines.extend(line.map(|l| l.to_string()));
     }
     if let Some(report) = &args.report {
         let text = report_lines.join("\n") + "\n";
@@ -405,15 +432,7 @@ fn process_one(
     used: &Mutex<HashSet<PathBuf>>,
     helpers: usize,
 ) -> Outcome {
-    let input = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
-    };
-    // One parse serves the shared-out detection and the cleaning.
-    let output = match deid.parse_file(input).and_then(|file| {
-        let shares = shared_detections(deid, &file, helpers);
-        deid.deidentify_parsed_file(file, &shares)
-    }) {
+    let (bytes, report, tail) = match clean_file(deid, path, helpers) {
         Ok(o) => o,
         Err(e) if e.kind == ErrorKind::NotDicom => return Outcome::Skipped(e.message),
         Err(e) => return Outcome::Failed(e.message),
@@ -421,7 +440,7 @@ fn process_one(
     let out_rel = if layout == "mirror" {
         rel.to_path_buf()
     } else {
-        let r = &output.report;
+        let r = &report;
         PathBuf::from(path_component(&r.patient))
             .join(path_component(&r.study_instance_uid))
             .join(path_component(&r.series_instance_uid))
@@ -430,10 +449,34 @@ fn process_one(
     if !used.lock().unwrap().insert(out_rel.clone()) {
         return Outcome::Failed(format!("output path {} is already used by another input", out_rel.display()));
     }
-    match write_atomic(&out_dir.join(&out_rel), &output.bytes) {
-        Ok(()) => Outcome::Done { out_rel, report: Box::new(output.report) },
+    match write_atomic_with(&out_dir.join(&out_rel), &bytes, tail) {
+        Ok(()) => Outcome::Done { out_rel, report: Box::new(report) },
         Err(e) => Outcome::Failed(format!("cannot write {}: {e}", out_rel.display())),
     }
+}
+
+/// The de-identified file: its bytes and report, and the range of the input's bytes that
+/// follows them unchanged when only the head was read (`Deidentifier::read_head`: Pixel Data
+/// that the policy leaves as it is is copied file to file, never read here).
+fn clean_file(deid: &Deidentifier, path: &Path, helpers: usize) -> dicom_deid::Result<(Vec<u8>, Report, Option<(fs::File, Range<u64>)>)> {
+    if deid.policy().pixels.mode == PixelMode::Off {
+        // Any trouble reading the head leaves the file to the whole-file path, whose error
+        // is the one reported.
+        let opened = fs::File::open(path).and_then(|f| Ok((f.metadata()?.len(), f))).ok();
+        if let Some((len, file)) = opened {
+            if let Some(head) = deid.read_head(&file, len).ok().flatten() {
+                if let Some(out) = deid.deidentify_head(head)? {
+                    return Ok((out.bytes, out.report, Some((file, out.pixel_value))));
+                }
+            }
+        }
+    }
+    let input = fs::read(path).map_err(|e| dicom_deid::Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
+    // One parse serves the shared-out detection and the cleaning.
+    let file = deid.parse_file(input)?;
+    let shares = shared_detections(deid, &file, helpers);
+    let out = deid.deidentify_parsed_file(file, &shares)?;
+    Ok((out.bytes, out.report, None))
 }
 
 /// A multi-frame file's detector runs (nearly all of its time) shared out between this

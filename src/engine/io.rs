@@ -77,6 +77,12 @@ pub fn parse_header_from(reader: impl Read, limits: &Limits) -> Result<DefaultDi
     parse_from(bytes.as_slice(), true).map(with_known_vrs)
 }
 
+/// The first bytes of a file, up to (not including) its top-level Pixel Data element, as
+/// `structure::read_head` read and walked them.
+pub(crate) fn parse_head(bytes: &[u8]) -> Result<DefaultDicomObject> {
+    parse_from(bytes, false).map(with_known_vrs)
+}
+
 /// As `parse`, from any reader, without the header walk (callers walk first); with
 /// `header_only` nothing past Pixel Data is read.
 fn parse_from(mut reader: impl Read, header_only: bool) -> Result<DefaultDicomObject> {
@@ -120,7 +126,9 @@ const DICOMDIR_CLASS: &str = "1.2.840.10008.1.3.10";
 /// A data set that parsed may still be incomplete: a file cut at an element boundary reads
 /// as valid DICOM. Without its identifying elements nothing would be harvested to clean
 /// the free text that did arrive, so such files fail here (fail closed).
-pub fn check_complete(file: &DefaultDicomObject) -> Result<()> {
+/// `pixel_data_follows`: the data set was read up to a Pixel Data element that is there but
+/// not parsed (see `Deidentifier::read_head`).
+pub fn check_complete(file: &DefaultDicomObject, pixel_data_follows: bool) -> Result<()> {
     if file.meta().media_storage_sop_class_uid().trim_end_matches('\0') == DICOMDIR_CLASS {
         // Its records hold names, IDs and dates, and byte offsets and file paths that no
         // longer match once the files are rewritten: withheld rather than left broken.
@@ -150,7 +158,7 @@ pub fn check_complete(file: &DefaultDicomObject) -> Result<()> {
     let class = text(0x0008, 0x0016).ok_or_else(|| incomplete("no SOP Class UID (0008,0016)"))?;
     text(0x0008, 0x0018).ok_or_else(|| incomplete("no SOP Instance UID (0008,0018)"))?;
     let is_image = StandardSopClassDictionary.by_uid(&class).is_some_and(|e| e.name.contains("Image Storage"));
-    let has_pixels = [0x0010, 0x0008, 0x0009].iter().any(|&e| file.get(Tag(0x7FE0, e)).is_some());
+    let has_pixels = pixel_data_follows || [0x0010, 0x0008, 0x0009].iter().any(|&e| file.get(Tag(0x7FE0, e)).is_some());
     if is_image && !has_pixels {
         return Err(incomplete("an image object without Pixel Data (7FE0,0010)"));
     }
@@ -300,8 +308,8 @@ mod tests {
         // Basic Text SR: no Pixel Data needed.
         let el = |e: u16, vr: VR| DataElement::new(Tag(0x0008, e), vr, PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.88.11"));
         let file = |vr: VR| InMemDicomObject::from_element_iter([el(0x0016, VR::UI), el(0x0018, vr)]).with_exact_meta(meta());
-        assert!(check_complete(&file(VR::UI)).is_ok());
-        let e = check_complete(&file(VR::UN)).unwrap_err().to_string();
+        assert!(check_complete(&file(VR::UI), false).is_ok());
+        let e = check_complete(&file(VR::UN), false).unwrap_err().to_string();
         assert!(e.contains("SOP Instance UID (0008,0018) is encoded as UN"), "{e}");
     }
 

@@ -29,6 +29,8 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 pub use harvest::PatientKey;
 
+const PIXEL_DATA: dicom_core::Tag = dicom_core::Tag(0x7FE0, 0x0010);
+
 /// Fewer detector runs than this are not worth another parse and decode of the file in each
 /// helping thread or worker ([`Deidentifier::detection_parts`]).
 pub const MIN_JOBS_TO_SHARE: u32 = 4;
@@ -47,6 +49,37 @@ fn parts_for(jobs: u32, helpers: u32) -> u32 {
 pub struct ParsedFile {
     file: dicom_object::DefaultDicomObject,
     repairs: Vec<framing::Repair>,
+}
+
+/// The head of a file whose Pixel Data this policy leaves as it is ([`Deidentifier::read_head`]):
+/// its bytes before that element, and where the element's value lies in the file.
+pub struct Head {
+    bytes: Vec<u8>,
+    /// The element's header (tag, VR, length), as in the file.
+    pixel_header: Vec<u8>,
+    /// The Pixel Data value's bytes in the file, to the end of the file.
+    pub pixel_value: std::ops::Range<u64>,
+}
+
+/// What [`Deidentifier::deidentify_head`] returns: the de-identified file up to and including
+/// the header of its Pixel Data element, to be followed by the input's bytes `pixel_value`
+/// unchanged (the whole output is then what `deidentify` writes for the same input).
+#[derive(Debug)]
+pub struct HeadOutput {
+    pub bytes: Vec<u8>,
+    pub report: FileReport,
+    pub pixel_value: std::ops::Range<u64>,
+}
+
+/// Which pixel step `transform` runs.
+#[derive(Clone, Copy)]
+enum PixelStep<'a> {
+    /// None (`verify_pair`, which needs the header only).
+    Skip,
+    /// The pixel step, with detections made elsewhere.
+    Run(&'a [DetectionShare]),
+    /// Pixel Data follows the data set unread and is written on as it is.
+    PassThrough,
 }
 
 /// What `deidentify` returns for one input.
@@ -418,7 +451,7 @@ impl Deidentifier {
     }
 
     fn deidentify_parsed_with(&self, file: dicom_object::DefaultDicomObject, repairs: Vec<framing::Repair>, shares: &[DetectionShare]) -> Result<Output> {
-        let (bytes, mut report, patient) = self.transform(file, Some(shares))?;
+        let (bytes, mut report, patient) = self.transform(file, PixelStep::Run(shares))?;
         report.input_repairs = repairs.iter().map(framing::Repair::describe).collect();
         report.verification =
             crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
@@ -430,17 +463,59 @@ impl Deidentifier {
     /// removes. Used by `dicom-deid verify`.
     pub fn verify_pair(&self, original: &[u8], output: &[u8]) -> Result<crate::report::Verification> {
         let file = io::parse(original, false, &self.policy.limits)?;
-        let (_, report, patient) = self.transform(file, None)?;
+        let (_, report, patient) = self.transform(file, PixelStep::Skip)?;
         crate::verify::verify_output(output, patient.needles(&self.policy), &report.removed_paths, &self.policy)
     }
 
+    /// The first bytes of a file read from `reader` (`file_len` bytes long) up to its Pixel
+    /// Data, when this policy leaves every file's pixels as they are (`pixels.mode` off) and
+    /// the file can be written again around that element's value, which is then never read
+    /// (see [`Deidentifier::deidentify_head`]). `None`: use `deidentify` (the file needs a
+    /// repair to be read, is deflated, has no Pixel Data of explicit, even length that ends
+    /// the file, or the policy may clean pixels).
+    pub fn read_head(&self, reader: impl std::io::Read, file_len: u64) -> Result<Option<Head>> {
+        if self.policy.pixels.mode != crate::policy::pixels::PixelMode::Off {
+            return Ok(None);
+        }
+        let Some((mut bytes, at)) = structure::read_head(reader, &self.policy.limits)? else { return Ok(None) };
+        let Some(len) = at.len else { return Ok(None) };
+        let header_len = if at.explicit_vr { 12 } else { 8 };
+        let header_start = at.value_start.checked_sub(header_len).map(|s| s as usize);
+        let tag_bytes = header_start.and_then(|s| bytes.get(s..s + 4));
+        let is_pixel_tag = tag_bytes.is_some_and(|t| t == [0xE0, 0x7F, 0x10, 0x00] || t == [0x7F, 0xE0, 0x00, 0x10]);
+        let value_end = at.value_start + u64::from(len);
+        let explicit_ok = !at.explicit_vr || matches!(at.vr, dicom_core::VR::OB | dicom_core::VR::OW);
+        if !is_pixel_tag || !explicit_ok || len % 2 == 1 || value_end != file_len || (bytes.len() as u64) < at.value_start {
+            return Ok(None);
+        }
+        let header_start = header_start.expect("checked above");
+        let pixel_header = bytes[header_start..at.value_start as usize].to_vec();
+        bytes.truncate(header_start);
+        Ok(Some(Head { bytes, pixel_header, pixel_value: at.value_start..value_end }))
+    }
+
+    /// De-identify and verify a file's head from [`Deidentifier::read_head`]: the output is
+    /// the returned bytes followed by the input's `pixel_value` bytes, as `deidentify` would
+    /// write it, without reading or copying the pixels here. `None`: the head holds elements
+    /// that sort after Pixel Data (use `deidentify`).
+    pub fn deidentify_head(&self, head: Head) -> Result<Option<HeadOutput>> {
+        let file = io::parse_head(&head.bytes)?;
+        drop(head.bytes);
+        if file.iter().any(|e| dicom_core::header::Header::tag(e) >= PIXEL_DATA) {
+            return Ok(None);
+        }
+        let (mut bytes, mut report, patient) = self.transform(file, PixelStep::PassThrough)?;
+        report.verification =
+            crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
+        bytes.extend_from_slice(&head.pixel_header);
+        Ok(Some(HeadOutput { bytes, report, pixel_value: head.pixel_value }))
+    }
+
     /// Everything but the verification: the new bytes, the report and the vocabulary.
-    /// `pixels`: the detections made elsewhere for the pixel step, or `None` to skip that step
-    /// (for `verify_pair`, which needs the header only).
-    fn transform(&self, file: dicom_object::DefaultDicomObject, pixels: Option<&[DetectionShare]>) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
+    fn transform(&self, file: dicom_object::DefaultDicomObject, pixels: PixelStep<'_>) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
         let ts = io::transfer_syntax(file.meta());
         io::check_transfer_syntax(&ts)?;
-        io::check_complete(&file)?;
+        io::check_complete(&file, matches!(pixels, PixelStep::PassThrough))?;
         let key = harvest::patient_key(&file);
         let own = self.harvest_object(&file);
         let patient = self.merge_patient_vocabulary(&key, own);
@@ -455,8 +530,9 @@ impl Deidentifier {
         let (meta, obj) = (file.meta().clone(), file.into_inner());
         let mut obj = run.process_root(obj);
         let pixels = match pixels {
-            Some(shares) => pixel_step::run(self, &mut obj, &ts, shares)?,
-            None => None,
+            PixelStep::Run(shares) => pixel_step::run(self, &mut obj, &ts, shares)?,
+            PixelStep::PassThrough => pixel_step::run_passing_pixels(self, &obj)?,
+            PixelStep::Skip => None,
         };
         let cleaned = pixels.as_ref().is_some_and(|p| p.cleaned());
         markers::add(&mut obj, &self.policy.options, cleaned, &mut run.report);

@@ -72,6 +72,18 @@ pub(crate) fn run(de: &Deidentifier, obj: &mut InMemDicomObject, ts: &str, share
     }
 }
 
+/// As [`run`] for a data set read up to its Pixel Data, which is written on as it is (see
+/// `Deidentifier::read_head`): only for a policy that does not clean this file's pixels.
+pub(crate) fn run_passing_pixels(de: &Deidentifier, obj: &InMemDicomObject) -> Result<Option<PixelReport>> {
+    match decide_with(de, obj, true)? {
+        Decision::Nothing => Ok(None),
+        Decision::Kept(report) => Ok(Some(report)),
+        // Never reached (`read_head` takes only files whose pixels the policy leaves), and
+        // never a pass-through of pixels the policy would clean.
+        Decision::Clean => Err(withheld("the pixels must be cleaned but were not read")),
+    }
+}
+
 /// The detection jobs `part`, `part + parts`, ... of the file's pixels, for the call that
 /// cleans them (an empty share when there is nothing to detect or to share).
 pub(crate) fn detect_part(de: &Deidentifier, obj: &InMemDicomObject, ts: &str, part: u32, parts: u32) -> Result<DetectionShare> {

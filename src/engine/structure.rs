@@ -20,11 +20,13 @@ use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::meta::FileMetaTable;
 use dicom_parser::dataset::lazy_read::LazyDataSetReader;
 use dicom_parser::dataset::LazyDataToken;
+use dicom_parser::stateful::decode::StatefulDecode;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use std::io::{Cursor, Read};
 
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 pub(crate) const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 
 /// How far the walk got.
@@ -35,6 +37,22 @@ pub(crate) enum Walk {
     Done,
     /// The bytes ran out before the walk finished, and more may follow (`complete` false).
     NeedMore,
+    /// Stopped, as asked, at the header of the top-level Pixel Data element of a data set
+    /// that is not deflated (a deflated one ends `Done`: its offsets are not the file's).
+    AtPixelData(PixelDataAt),
+}
+
+/// Where a file's top-level Pixel Data element lies, as the header walk found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PixelDataAt {
+    /// Offset of the value's first byte in the bytes walked.
+    pub value_start: u64,
+    /// The value's declared length (`None`: undefined).
+    pub len: Option<u32>,
+    pub vr: dicom_core::VR,
+    /// The transfer syntax has explicit VRs (the element's header is then 12 bytes for OB
+    /// and OW, else 8).
+    pub explicit_vr: bool,
 }
 
 /// A deflated file as the walk saw it: its meta group and its inflated data set. The
@@ -125,11 +143,18 @@ fn walk_inner(bytes: &[u8], complete: bool, stop_at_pixel_data: bool, limits: &L
             return Err(Error::parse(format!("cannot parse the DICOM data: the deflated data set does not inflate: {e}")));
         }
         let max = if complete { inflated.len() as u64 } else { u64::MAX };
-        let walked = walk_data_set(Cursor::new(&inflated[..]), EXPLICIT_LE, max, complete, stop_at_pixel_data, limits)?;
+        let walked = match walk_data_set(Cursor::new(&inflated[..]), EXPLICIT_LE, max, complete, stop_at_pixel_data, limits)? {
+            Walk::AtPixelData(_) => Walk::Done,
+            walked => walked,
+        };
         *inflated_out = Some(Inflated { meta, data_set: inflated });
         return Ok(walked);
     }
-    walk_data_set(cursor, &ts_uid, max, complete, stop_at_pixel_data, limits)
+    // The cursor's offsets start after the preamble (if any) and "DICM".
+    Ok(match walk_data_set(cursor, &ts_uid, max, complete, stop_at_pixel_data, limits)? {
+        Walk::AtPixelData(at) => Walk::AtPixelData(PixelDataAt { value_start: at.value_start + start as u64, ..at }),
+        walked => walked,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +214,14 @@ fn walk_data_set(
         if let LazyDataToken::ElementHeader(h) | LazyDataToken::LazyValue { header: h, .. } = &token {
             check_value_size(h)?;
         }
+        if let LazyDataToken::ElementHeader(h) = &token {
+            if open.is_empty() && h.tag == PIXEL_DATA && stop_at_pixel_data {
+                let (len, vr) = (h.len.get(), h.vr);
+                drop(token);
+                let value_start = reader.into_decoder().position();
+                return Ok(Walk::AtPixelData(PixelDataAt { value_start, len, vr, explicit_vr: ts_uid != IMPLICIT_LE }));
+            }
+        }
         match &token {
             LazyDataToken::SequenceStart { .. } => {
                 open.push(Open::Sequence);
@@ -219,9 +252,6 @@ fn walk_data_set(
                 }
                 _ => return inconsistent("a sequence delimiter outside a sequence"),
             },
-            LazyDataToken::ElementHeader(h) if open.is_empty() && h.tag == PIXEL_DATA && stop_at_pixel_data => {
-                return Ok(Walk::Done)
-            }
             _ => {}
         }
         if matches!(token, LazyDataToken::PixelSequenceStart) && open.len() == 1 && stop_at_pixel_data {
@@ -302,8 +332,35 @@ pub(crate) fn read_header(mut reader: impl Read, limits: &Limits) -> Result<Vec<
         // Sequences encoded as UN of undefined length are read as SQ, as by `io::parse`.
         let rewritten = super::unknown_sequences::as_sequences(&bytes);
         match walk(rewritten.as_deref().unwrap_or(&bytes), complete, true, limits)? {
-            Walk::Done => return Ok(rewritten.unwrap_or(bytes)),
+            Walk::Done | Walk::AtPixelData(_) => return Ok(rewritten.unwrap_or(bytes)),
             Walk::NeedMore if complete => return Ok(rewritten.unwrap_or(bytes)),
+            Walk::NeedMore => want = want.saturating_mul(4),
+        }
+    }
+}
+
+/// The first bytes of a file as they are, through the header of its top-level Pixel Data
+/// element, and where that element lies: for writing the file again around that element's
+/// value, which is then never read. `None` when the file cannot be handled so: it needs a
+/// repair to be read (`framing`, `unknown_sequences`: offsets would no longer be the
+/// file's), is deflated, or has no top-level Pixel Data of explicit length.
+pub(crate) fn read_head(mut reader: impl Read, limits: &Limits) -> Result<Option<(Vec<u8>, PixelDataAt)>> {
+    let mut bytes = Vec::new();
+    let mut want = super::framing::SNIFF_BYTES as u64;
+    loop {
+        let have = bytes.len() as u64;
+        let got = (&mut reader)
+            .take(want - have)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
+        let complete = (got as u64) < want - have;
+        if (have == 0 && super::framing::as_part10(&bytes)?.is_some()) || super::unknown_sequences::as_sequences(&bytes).is_some() {
+            return Ok(None);
+        }
+        match walk(&bytes, complete, true, limits)? {
+            Walk::AtPixelData(at) if at.len.is_some() => return Ok(Some((bytes, at))),
+            Walk::AtPixelData(_) | Walk::Done => return Ok(None),
+            Walk::NeedMore if complete => return Ok(None),
             Walk::NeedMore => want = want.saturating_mul(4),
         }
     }
