@@ -10,7 +10,9 @@
 //! `target/release/dicom-deid` and `gdcmanon`, each into a fresh temporary
 //! output folder, after an untimed `sync` and a warm-up read of every input file (so both tools see
 //! a warm page cache), alternating the tools run by run so machine noise hits
-//! both. For each corpus it prints a markdown table with the median wall time.
+//! both. For each corpus it prints a markdown table with the median wall time, with a
+//! row for `cp -r` of the same files: creating and writing the outputs costs any tool at
+//! least that much on the machine at hand.
 //! A run whose exit status is non-zero, or whose output file count differs
 //! from the input count, marks its row as failed instead of giving a figure.
 //! There are no timing assertions.
@@ -149,6 +151,9 @@ fn warm_up(files: &[PathBuf]) {
 enum Tool {
     Deid { jobs: usize },
     Gdcm { procs: usize },
+    /// `cp -r`: the files copied and nothing else, the floor that creating and writing the
+    /// outputs sets on this machine for any tool.
+    Copy,
 }
 
 struct Row {
@@ -210,6 +215,14 @@ fn run_once(
                 return Err(format!("exit {}: {}", o.status, tail(&o.stderr)));
             }
         }
+        Tool::Copy => {
+            let t0 = Instant::now();
+            let o = Command::new("cp").arg("-r").arg(input.join(".")).arg(out).stdin(Stdio::null()).output().map_err(|e| format!("spawn failed: {e}"))?;
+            elapsed = t0.elapsed();
+            if !o.status.success() {
+                return Err(format!("exit {}: {}", o.status, tail(&o.stderr)));
+            }
+        }
         Tool::Gdcm { procs } => {
             let inputs: Vec<PathBuf> = if procs == 1 {
                 vec![input.to_path_buf()]
@@ -264,6 +277,7 @@ fn tool_name(t: Tool) -> String {
         Tool::Deid { .. } => "dicom-deid".into(),
         Tool::Gdcm { procs: 1 } => "gdcmanon --dumb".into(),
         Tool::Gdcm { procs } => format!("gdcmanon --dumb ({procs} processes, split list)"),
+        Tool::Copy => "cp -r (copy only: the floor)".into(),
     }
 }
 
@@ -271,6 +285,7 @@ fn threads(t: Tool) -> usize {
     match t {
         Tool::Deid { jobs } => jobs,
         Tool::Gdcm { procs } => procs,
+        Tool::Copy => 1,
     }
 }
 
@@ -437,6 +452,7 @@ fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, policy: &Pat
         Row { tool: Tool::Gdcm { procs: 1 }, times: vec![], failure: None, na: None },
         Row { tool: Tool::Deid { jobs: 2 }, times: vec![], failure: None, na: None },
         Row { tool: Tool::Gdcm { procs: 2 }, times: vec![], failure: None, na: None },
+        Row { tool: Tool::Copy, times: vec![], failure: None, na: None },
     ];
     let halves = if have_gdcm {
         match make_halves(&files, &corpus_work) {
@@ -458,7 +474,7 @@ fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, policy: &Pat
     eprintln!("[bench] {}: {n} files, {mb:.1} MB, {runs} runs", input.display());
     for run in 0..runs {
         // Alternate which tool goes first, run by run.
-        let order: Vec<usize> = if run % 2 == 0 { vec![0, 1, 2, 3] } else { vec![1, 0, 3, 2] };
+        let order: Vec<usize> = if run % 2 == 0 { vec![0, 1, 4, 2, 3] } else { vec![1, 0, 4, 3, 2] };
         for i in order {
             if rows[i].na.is_some() || rows[i].failure.is_some() {
                 continue;
@@ -515,6 +531,7 @@ fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, policy: &Pat
             Tool::Deid { jobs } => format!("{jobs}"),
             Tool::Gdcm { procs: 1 } => "1".into(),
             Tool::Gdcm { procs } => format!("{procs} procs"),
+            Tool::Copy => "1".into(),
         };
         let runs_s = r.times.iter().map(|d| format!("{:.3}", d.as_secs_f64())).collect::<Vec<_>>().join(", ");
         if let Some(why) = &r.na {
@@ -530,6 +547,7 @@ fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, policy: &Pat
             Tool::Deid { jobs: 1 } => gd1.map(|g| format!("**{:.2}x** (vs 1 gdcmanon)", n as f64 / m / g)),
             Tool::Deid { .. } => gd2.map(|g| format!("{:.2}x (vs 2 gdcmanon procs)", n as f64 / m / g)),
             Tool::Gdcm { .. } => Some("1.00x".into()),
+            Tool::Copy => gd1.map(|g| format!("{:.2}x (vs 1 gdcmanon)", n as f64 / m / g)),
         }
         .unwrap_or_else(|| "n/a".into());
         println!(
@@ -545,6 +563,9 @@ fn bench_corpus(idx: usize, corpus: &Path, runs: usize, bin: &Path, policy: &Pat
             if d / g >= 1.5 { "met" } else { "NOT met" }
         ),
         _ => println!("\nSingle-threaded ratio: n/a (a row failed or was not run)."),
+    }
+    if let (Some(c), Some(g)) = (fps(&rows[4]), gd1) {
+        println!("Copying the files and nothing else (`cp -r`) reaches {:.2}x of gdcmanon's files/s in the same run.", c / g);
     }
     Ok(())
 }

@@ -432,7 +432,7 @@ fn process_one(
     used: &Mutex<HashSet<PathBuf>>,
     helpers: usize,
 ) -> Outcome {
-    let (bytes, report, tail) = match clean_file(deid, path, helpers) {
+    let Cleaned { bytes, report, tail } = match clean_file(deid, path, helpers) {
         Ok(o) => o,
         Err(e) if e.kind == ErrorKind::NotDicom => return Outcome::Skipped(e.message),
         Err(e) => return Outcome::Failed(e.message),
@@ -455,10 +455,16 @@ fn process_one(
     }
 }
 
-/// The de-identified file: its bytes and report, and the range of the input's bytes that
+/// A de-identified file: its bytes and report, and the range of the input's bytes that
 /// follows them unchanged when only the head was read (`Deidentifier::read_head`: Pixel Data
 /// that the policy leaves as it is is copied file to file, never read here).
-fn clean_file(deid: &Deidentifier, path: &Path, helpers: usize) -> dicom_deid::Result<(Vec<u8>, Report, Option<(fs::File, Range<u64>)>)> {
+struct Cleaned {
+    bytes: Vec<u8>,
+    report: Report,
+    tail: Option<(fs::File, Range<u64>)>,
+}
+
+fn clean_file(deid: &Deidentifier, path: &Path, helpers: usize) -> dicom_deid::Result<Cleaned> {
     if deid.policy().pixels.mode == PixelMode::Off {
         // Any trouble reading the head leaves the file to the whole-file path, whose error
         // is the one reported.
@@ -466,7 +472,7 @@ fn clean_file(deid: &Deidentifier, path: &Path, helpers: usize) -> dicom_deid::R
         if let Some((len, file)) = opened {
             if let Some(head) = deid.read_head(&file, len).ok().flatten() {
                 if let Some(out) = deid.deidentify_head(head)? {
-                    return Ok((out.bytes, out.report, Some((file, out.pixel_value))));
+                    return Ok(Cleaned { bytes: out.bytes, report: out.report, tail: Some((file, out.pixel_value)) });
                 }
             }
         }
@@ -476,7 +482,7 @@ fn clean_file(deid: &Deidentifier, path: &Path, helpers: usize) -> dicom_deid::R
     let file = deid.parse_file(input)?;
     let shares = shared_detections(deid, &file, helpers);
     let out = deid.deidentify_parsed_file(file, &shares)?;
-    Ok((out.bytes, out.report, None))
+    Ok(Cleaned { bytes: out.bytes, report: out.report, tail: None })
 }
 
 /// A multi-frame file's detector runs (nearly all of its time) shared out between this

@@ -217,7 +217,6 @@ fn walk_data_set(
         if let LazyDataToken::ElementHeader(h) = &token {
             if open.is_empty() && h.tag == PIXEL_DATA && stop_at_pixel_data {
                 let (len, vr) = (h.len.get(), h.vr);
-                drop(token);
                 let value_start = reader.into_decoder().position();
                 return Ok(Walk::AtPixelData(PixelDataAt { value_start, len, vr, explicit_vr: ts_uid != IMPLICIT_LE }));
             }
