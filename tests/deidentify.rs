@@ -482,3 +482,29 @@ fn attributes_encoded_as_unknown_vr_are_de_identified_as_their_own_vr() {
     assert!(vr == "LO" && description.starts_with("CT CHEST"), "free text cleaned, clinical words kept: {description}");
     assert_eq!(obj.element(Tag(0x0028, 0x0010)).unwrap().value().to_int::<u16>().unwrap(), 4);
 }
+
+/// A patient's date offset must not move one of the patient's dates onto another: the
+/// output would then hold a real date of the patient (the verifier would withhold the file).
+/// Built here: a second study dated exactly where the first one's date would be shifted.
+#[test]
+fn a_date_offset_that_would_land_on_another_date_of_the_patient_is_not_used() {
+    let secret = b"offset collision secret".as_slice();
+    let first = file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE);
+    let alone = Deidentifier::new(header_policy(), Some(secret)).unwrap().deidentify(&first).unwrap();
+    let landed = text(&parse(&alone.bytes), 0x0008, 0x0020).unwrap();
+    let later = Study { study_uid: "1.2.826.0.1.3680043.8.498.3003", series_uid: "1.2.826.0.1.3680043.8.498.3003.1", date: Box::leak(landed.clone().into_boxed_str()), time: STUDY_A.time };
+    let second = file(&EN_PATIENT, &later, 1, EXPLICIT_LE);
+
+    let d = Deidentifier::new(header_policy(), Some(secret)).unwrap();
+    d.harvest(&first).unwrap();
+    d.harvest(&second).unwrap();
+    let a = d.deidentify(&first).expect("the first study is written, not withheld");
+    let b = d.deidentify(&second).expect("the second study is written");
+    let date = |bytes: &[u8]| dicom_deid::actions::dates::parse_da(&text(&parse(bytes), 0x0008, 0x0020).unwrap()).unwrap();
+    assert_ne!(text(&parse(&a.bytes), 0x0008, 0x0020).unwrap(), landed, "another offset is chosen");
+    let original_gap = dicom_deid::actions::dates::parse_da(&landed).unwrap() - dicom_deid::actions::dates::parse_da(STUDY_A.date).unwrap();
+    assert_eq!(date(&b.bytes) - date(&a.bytes), original_gap, "one offset for both studies: the interval survives");
+    for out in [&a.bytes, &b.bytes] {
+        assert!(!raw_contains(out, STUDY_A.date) && !raw_contains(out, &landed), "no original date survives");
+    }
+}

@@ -31,6 +31,10 @@ pub use harvest::PatientKey;
 
 const PIXEL_DATA: dicom_core::Tag = dicom_core::Tag(0x7FE0, 0x0010);
 
+/// How many keyed date offsets are tried for a patient before the first is used anyway
+/// (the verifier then decides): with a few dates per patient nearly every first one is safe.
+const OFFSET_CANDIDATES: u32 = 16;
+
 /// Fewer detector runs than this are not worth another parse and decode of the file in each
 /// helping thread or worker ([`Deidentifier::detection_parts`]).
 pub const MIN_JOBS_TO_SHARE: u32 = 4;
@@ -128,6 +132,10 @@ pub(crate) struct PatientVocabulary {
     /// The raw values `vocab` was built from.
     harvested: harvest::Harvest,
     needles: OnceLock<crate::verify::Needles>,
+    /// The patient's date offset, chosen on first use ([`Deidentifier::choose_offset`]) and
+    /// shared by every later version of this entry, so that a vocabulary that grows does not
+    /// change the offset of the patient's remaining files.
+    offset: Arc<OnceLock<Offset>>,
 }
 
 impl PatientVocabulary {
@@ -310,13 +318,33 @@ impl Deidentifier {
         let mut vocab = entry.vocab.clone();
         harvest::extend_vocabulary(&mut vocab, &new);
         let harvested = entry.harvested.union(&new).cloned().collect();
-        *entry = Arc::new(PatientVocabulary { vocab, harvested, needles: OnceLock::new() });
+        *entry = Arc::new(PatientVocabulary { vocab, harvested, needles: OnceLock::new(), offset: entry.offset.clone() });
         entry.clone()
     }
 
-    /// The per-patient date offset, keyed by the secret (same patient, same offset).
-    pub(crate) fn offset_for(&self, key: &PatientKey) -> Offset {
-        let mac = self.secret.mac("dateshift", key.0.as_bytes());
+    /// The patient's date offset: the first of a series of candidates keyed by the secret and
+    /// the patient (the first is the one used whenever it is safe) that moves none of the
+    /// patient's harvested dates onto another of them. A shifted date equal to one of the
+    /// patient's real dates would put that date in the output: the verifier would find it and
+    /// withhold the file (measured: about one batch in twenty with a random secret).
+    fn choose_offset(&self, key: &PatientKey, harvested: &harvest::Harvest) -> Offset {
+        let dates: HashSet<i64> = harvested
+            .iter()
+            .filter(|(_, kind)| *kind == crate::text::PhiKind::Date)
+            .filter_map(|(v, _)| crate::actions::dates::parse_da(v))
+            .collect();
+        // A date shifted with its paired time may roll over to the next day.
+        let collides = |o: &Offset| dates.iter().any(|d| (0..=1).any(|carry| dates.contains(&(d + o.days + carry))));
+        (0..OFFSET_CANDIDATES).map(|k| self.offset_candidate(key, k)).find(|o| !collides(o)).unwrap_or_else(|| self.offset_candidate(key, 0))
+    }
+
+    /// Candidate `attempt` of the patient's date offset (attempt 0: the plain keyed offset).
+    fn offset_candidate(&self, key: &PatientKey, attempt: u32) -> Offset {
+        let mac = if attempt == 0 {
+            self.secret.mac("dateshift", key.0.as_bytes())
+        } else {
+            self.secret.mac("dateshift", format!("{}#{attempt}", key.0).as_bytes())
+        };
         let ds = &self.policy.date_shift;
         let span = (ds.max_days as i64 - ds.min_days as i64 + 1) as u64;
         let r = u64::from_be_bytes(mac[..8].try_into().unwrap());
@@ -526,7 +554,8 @@ impl Deidentifier {
                 m.lock().expect("mappings lock").patient_ids.insert(id.clone(), pseudo_id.clone());
             }
         }
-        let mut run = apply::FileRun::new(self, &patient.vocab, self.offset_for(&key), pseudo_name, pseudo_id);
+        let offset = *patient.offset.get_or_init(|| self.choose_offset(&key, &patient.harvested));
+        let mut run = apply::FileRun::new(self, &patient.vocab, offset, pseudo_name, pseudo_id);
         let (meta, obj) = (file.meta().clone(), file.into_inner());
         let mut obj = run.process_root(obj);
         let pixels = match pixels {
