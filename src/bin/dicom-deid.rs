@@ -1,7 +1,6 @@
 //! The native command-line front end over the dicom-deid core.
 
 use clap::{Args, Parser, Subcommand};
-use dicom_deid::policy::pixels::PixelMode;
 use dicom_deid::report::FileReport as Report;
 use dicom_deid::{Deidentifier, ErrorKind, ParsedFile, Policy};
 use std::collections::HashSet;
@@ -465,7 +464,7 @@ struct Cleaned {
 }
 
 fn clean_file(deid: &Deidentifier, path: &Path, helpers: usize) -> dicom_deid::Result<Cleaned> {
-    if deid.policy().pixels.mode == PixelMode::Off {
+    if deid.takes_heads() {
         // Any trouble reading the head leaves the file to the whole-file path, whose error
         // is the one reported.
         let opened = fs::File::open(path).and_then(|f| Ok((f.metadata()?.len(), f))).ok();

@@ -495,6 +495,12 @@ impl Deidentifier {
         crate::verify::verify_output(output, patient.needles(&self.policy), &report.removed_paths, &self.policy)
     }
 
+    /// True when this policy never changes Pixel Data (`pixels.mode` off), so that
+    /// [`Deidentifier::read_head`] may take files; false: it declines every file.
+    pub fn takes_heads(&self) -> bool {
+        self.policy.pixels.mode == crate::policy::pixels::PixelMode::Off
+    }
+
     /// The first bytes of a file read from `reader` (`file_len` bytes long) up to its Pixel
     /// Data, when this policy leaves every file's pixels as they are (`pixels.mode` off) and
     /// the file can be written again around that element's value, which is then never read
@@ -502,7 +508,7 @@ impl Deidentifier {
     /// repair to be read, is deflated, has no Pixel Data of explicit, even length that ends
     /// the file, or the policy may clean pixels).
     pub fn read_head(&self, reader: impl std::io::Read, file_len: u64) -> Result<Option<Head>> {
-        if self.policy.pixels.mode != crate::policy::pixels::PixelMode::Off {
+        if !self.takes_heads() {
             return Ok(None);
         }
         let Some((mut bytes, at)) = structure::read_head(reader, &self.policy.limits)? else { return Ok(None) };
