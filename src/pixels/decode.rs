@@ -470,8 +470,8 @@ struct Expected {
     bits_allocated: u16,
 }
 
-const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
-const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+pub(crate) const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
+pub(crate) const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 
@@ -540,7 +540,7 @@ pub fn unsupported_reason(ts: &str, bits_allocated: u16, detail: Option<&str>) -
     let name = match ts {
         "1.2.840.10008.1.2.4.80" => "JPEG-LS lossless".to_string(),
         "1.2.840.10008.1.2.4.81" => "JPEG-LS near-lossless".to_string(),
-        "1.2.840.10008.1.2.4.51" => "JPEG extended (12-bit)".to_string(),
+        JPEG_EXTENDED => "JPEG extended (12-bit)".to_string(),
         "1.2.840.10008.1.2.5" if bits_allocated > 16 => format!("RLE lossless with {bits_allocated} bits allocated"),
         _ => match TransferSyntaxRegistry.get(ts) {
             Some(t) => format!("{} ({ts})", t.name()),
@@ -716,7 +716,7 @@ fn decode_frames(obj: &InMemDicomObject, ts: &str, only: Option<u32>) -> Result<
                     .map_err(|_| PixelError::Decode(format!("frame {}: the decoder failed on corrupt data", f + 1)))?;
                 res.map_err(|e| {
                     let detail = crate::engine::io::error_chain(&e);
-                    if ts == "1.2.840.10008.1.2.4.51" && bits_stored > 8 {
+                    if ts == JPEG_EXTENDED && bits_stored > 8 {
                         PixelError::Unsupported(unsupported_reason(ts, bits_allocated, Some(&detail)))
                     } else {
                         PixelError::Decode(format!("frame {}: {detail}", f + 1))

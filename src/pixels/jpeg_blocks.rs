@@ -351,7 +351,7 @@ pub fn encode(c: &Coefficients) -> Vec<u8> {
 
 /// JPEG baseline (8-bit) and extended (8/12-bit): the transfer syntaxes masked block by block.
 pub fn recodes(ts: &str) -> bool {
-    matches!(ts, "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51")
+    matches!(ts, super::decode::JPEG_BASELINE | super::decode::JPEG_EXTENDED)
 }
 
 /// The frames of an encapsulated JPEG, each masked in its MCUs under `boxes` (widened to

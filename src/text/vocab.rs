@@ -272,17 +272,24 @@ impl Vocabulary {
     /// Literal plus separator-free, single-spaced and digits-only variants.
     fn add_separated(&mut self, value: &str, kind: PhiKind) {
         self.add_literal(value, kind);
+        // A UID without its dots is a number; a short one (a toy UID such as 1.2.3.4.0.1)
+        // reads as a time or a date, which a shifted value in the output can equal by chance
+        // (the verifier then withholds the file). Real UIDs written without their dots are
+        // longer than any DA (8 digits) or TM (6).
+        let worth_deriving = |derived: &str| kind != PhiKind::Uid || derived.len() > 8;
         let has_sep = value.chars().any(|c| !c.is_alphanumeric() && c != '+');
         if has_sep {
             let joined: String = value.chars().filter(|c| c.is_alphanumeric() || *c == '+').collect();
-            self.add_literal(&joined, kind);
+            if worth_deriving(&joined) {
+                self.add_literal(&joined, kind);
+            }
             let spaced = collapse_spaces(
                 &value.chars().map(|c| if c.is_alphanumeric() || c == '+' { c } else { ' ' }).collect::<String>(),
             );
             self.add_literal(&spaced, kind);
         }
         let digits: String = value.chars().filter(|c| c.is_ascii_digit()).collect();
-        if digits.len() >= 5 && digits.len() != value.len() {
+        if digits.len() >= 5 && digits.len() != value.len() && worth_deriving(&digits) {
             self.add_literal(&digits, kind);
         }
         if kind == PhiKind::Phone {
@@ -489,6 +496,18 @@ mod tests {
         assert_eq!(found(&v, "chiamare 021234567."), vec!["021234567"]);
         assert!(found(&v, "x 90212345678").is_empty());
         assert_eq!(found(&v, "acc OSR24-123456"), vec!["OSR24-123456"]);
+    }
+
+    #[test]
+    fn short_uids_have_no_dotless_variant_that_reads_as_a_time_or_date() {
+        let mut v = Vocabulary::new();
+        v.add("1.2.3.4.0.1", PhiKind::Uid);
+        v.add("1.2.826.0.1.3680043.8.498.1001", PhiKind::Uid);
+        let lits: Vec<String> = v.literals().into_iter().map(|l| l.0).collect();
+        assert!(!lits.iter().any(|l| l == "123401"), "{lits:?}");
+        assert!(lits.iter().any(|l| l == "1282601368004384981001"), "{lits:?}");
+        assert!(found(&v, "at 123401.25").is_empty());
+        assert_eq!(found(&v, "uid 1282601368004384981001"), vec!["1282601368004384981001"]);
     }
 
     #[test]
