@@ -307,6 +307,18 @@ fn declared_too_long(len: Length, max: u64) -> Error {
     Error::parse(format!("cannot parse the DICOM data: an element declares {} bytes where at most {max} can follow", len.0))
 }
 
+/// Read from `reader` until `bytes` holds `want` bytes; true when the reader ended first
+/// (the whole file is then in `bytes`).
+fn read_up_to(reader: &mut impl Read, bytes: &mut Vec<u8>, want: u64) -> Result<bool> {
+    let missing = want.saturating_sub(bytes.len() as u64);
+    let got = reader
+        .by_ref()
+        .take(missing)
+        .read_to_end(bytes)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
+    Ok((got as u64) < missing)
+}
+
 /// The header of a file read from `reader` (nothing much past Pixel Data), checked by the
 /// walk. The file's length is not known in advance: the bytes are read in growing steps
 /// until the walk is done, so memory stays within a small multiple of the file's header
@@ -315,13 +327,9 @@ pub(crate) fn read_header(mut reader: impl Read, limits: &Limits) -> Result<Vec<
     let mut bytes = Vec::new();
     let mut want = super::framing::SNIFF_BYTES as u64;
     loop {
-        let have = bytes.len() as u64;
-        let got = (&mut reader)
-            .take(want - have)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
-        let complete = (got as u64) < want - have;
-        if have == 0 {
+        let first = bytes.is_empty();
+        let complete = read_up_to(&mut reader, &mut bytes, want)?;
+        if first {
             // The first read holds the meta group (a few hundred bytes), or the start of a
             // raw data set as far as `framing` looks for its UIDs.
             if let Some((framed, _)) = super::framing::as_part10(&bytes)? {
@@ -347,13 +355,9 @@ pub(crate) fn read_head(mut reader: impl Read, limits: &Limits) -> Result<Option
     let mut bytes = Vec::new();
     let mut want = super::framing::SNIFF_BYTES as u64;
     loop {
-        let have = bytes.len() as u64;
-        let got = (&mut reader)
-            .take(want - have)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")))?;
-        let complete = (got as u64) < want - have;
-        if (have == 0 && super::framing::as_part10(&bytes)?.is_some()) || super::unknown_sequences::as_sequences(&bytes).is_some() {
+        let first = bytes.is_empty();
+        let complete = read_up_to(&mut reader, &mut bytes, want)?;
+        if (first && super::framing::as_part10(&bytes)?.is_some()) || super::unknown_sequences::as_sequences(&bytes).is_some() {
             return Ok(None);
         }
         match walk(&bytes, complete, true, limits)? {
