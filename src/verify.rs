@@ -13,9 +13,11 @@ use crate::text::{PhiKind, Vocabulary};
 use dicom_core::header::Header;
 use dicom_core::value::Value;
 use dicom_object::mem::InMemDicomObject;
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use std::collections::HashSet;
 use std::io::Read;
+use std::ops::Range;
+use std::sync::OnceLock;
 
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 const MARKERS: &[&str] = &[
@@ -31,39 +33,110 @@ fn is_marker(path: &str) -> bool {
 }
 
 /// The markers' own texts, lower case, longest first (so that blanking a longer one is not
-/// pre-empted by a shorter one inside it).
-fn marker_texts() -> Vec<String> {
-    let mut t: Vec<String> = crate::engine::markers::fixed_texts().iter().map(|s| s.to_lowercase()).collect();
-    t.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    t
+/// pre-empted by a shorter one inside it), and an automaton finding all of them in raw bytes.
+struct MarkerTexts {
+    texts: Vec<String>,
+    automaton: AhoCorasick,
 }
 
-/// `hay` with every marker text replaced by spaces: the words of "Retain Patient
-/// Characteristics Option" are this program's, not the patient's, wherever they stand.
-fn blank_marker_texts(mut hay: String, markers: &[String]) -> String {
-    for m in markers {
-        if hay.contains(m.as_str()) {
-            hay = hay.replace(m.as_str(), &" ".repeat(m.len()));
+fn marker_texts() -> &'static MarkerTexts {
+    static TEXTS: OnceLock<MarkerTexts> = OnceLock::new();
+    TEXTS.get_or_init(|| {
+        let mut texts: Vec<String> = crate::engine::markers::fixed_texts().iter().map(|s| s.to_lowercase()).collect();
+        texts.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        assert!(texts.iter().all(|t| t.is_ascii()), "the markers' texts are ASCII");
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&texts)
+            .expect("literal patterns build");
+        MarkerTexts { texts, automaton }
+    })
+}
+
+impl MarkerTexts {
+    /// `hay` with every marker text replaced by spaces: the words of "Retain Patient
+    /// Characteristics Option" are this program's, not the patient's, wherever they stand.
+    fn blank(&self, mut hay: String) -> String {
+        for m in &self.texts {
+            if hay.contains(m.as_str()) {
+                hay = hay.replace(m.as_str(), &" ".repeat(m.len()));
+            }
         }
+        hay
     }
-    hay
+
+    /// Where `blank` would put spaces in a lower-case reading of the raw bytes `b`, as byte
+    /// ranges of `b` (the texts are ASCII, so they sit at the same bytes in every reading):
+    /// each text in turn, longest first, at its non-overlapping occurrences that no longer
+    /// text has blanked.
+    fn ranges(&self, b: &[u8]) -> Vec<Range<usize>> {
+        let mut found: Vec<(usize, Range<usize>)> =
+            self.automaton.find_overlapping_iter(b).map(|m| (m.pattern().as_usize(), m.range())).collect();
+        if found.is_empty() {
+            return Vec::new();
+        }
+        found.sort_by_key(|(p, r)| (*p, r.start));
+        let mut blanks: Vec<Range<usize>> = Vec::new();
+        for (_, r) in found {
+            // An occurrence overlapping a blanked one is gone from the blanked text.
+            if !blanks.iter().any(|b| b.start < r.end && r.start < b.end) {
+                blanks.push(r);
+            }
+        }
+        blanks
+    }
 }
 
 /// One literal to look for, folded for case-insensitive search.
 struct Needle {
     text: String,
     numeric: bool,
+    /// Fewer than four characters: a word only where words have edges (parsed values).
+    short: bool,
     kind: PhiKind,
 }
 
-/// Every needle at once (one automaton per patient vocabulary), with the boundary rules
-/// applied per hit.
+/// Every needle at once (automata per patient vocabulary), with the boundary rules applied
+/// per hit. A needle is matched straight on the bytes to check, ASCII lower-cased, through
+/// its spellings: the byte strings that the Latin-1 or the UTF-8 lower-case reading turns
+/// into it (an ASCII needle is one spelling in both readings; "märz" is "märz" and "mÄrz" in
+/// UTF-8, "m\xE4rz" and "m\xC4rz" in Latin-1). So no lower-case reading has to be made:
+/// the readings only differ in the characters around a hit, and both are checked. Needles
+/// whose spellings are not enumerated (below) are matched on the readings.
 pub struct Needles {
     list: Vec<Needle>,
-    automaton: Option<AhoCorasick>,
-    /// Some needle holds a character beyond ASCII.
-    non_ascii: bool,
+    spellings: Option<(AhoCorasick, Vec<(usize, Reading)>)>,
+    other: Option<(AhoCorasick, Vec<usize>)>,
 }
+
+/// The reading a spelling is a needle in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// ASCII: both.
+    Both,
+    Latin1,
+    Utf8,
+}
+
+/// What the bytes to check are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bytes {
+    /// Raw bytes, read as Latin-1 and as UTF-8.
+    Raw,
+    /// A parsed text value (UTF-8): its only reading.
+    Text,
+}
+
+/// Which of the needles a search in a lower-case reading looks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    All,
+    NotSpelled,
+}
+
+/// More spellings than this (a needle with many letters beyond ASCII) and the needle is
+/// matched on the readings instead.
+const MAX_SPELLINGS: usize = 64;
 
 impl Needles {
     pub fn new(vocab: &Vocabulary, policy: &Policy) -> Needles {
@@ -78,33 +151,262 @@ impl Needles {
             })
             .map(|(s, kind)| Needle {
                 numeric: s.chars().all(|c| c.is_ascii_digit() || " ./:+-".contains(c)),
+                short: s.chars().count() < 4,
                 text: s.to_lowercase(),
                 kind,
             })
             .collect();
-        let automaton = (!list.is_empty())
-            .then(|| AhoCorasick::new(list.iter().map(|n| n.text.as_str())).expect("literal patterns build"));
-        let non_ascii = list.iter().any(|n| !n.text.is_ascii());
-        Needles { list, automaton, non_ascii }
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut spelled: Vec<(usize, Reading)> = Vec::new();
+        let mut other: Vec<usize> = Vec::new();
+        for (i, n) in list.iter().enumerate() {
+            match spellings(&n.text) {
+                Some(sp) => {
+                    for (bytes, reading) in sp {
+                        patterns.push(bytes);
+                        spelled.push((i, reading));
+                    }
+                }
+                None => other.push(i),
+            }
+        }
+        let build = |pats: &mut dyn Iterator<Item = &[u8]>| AhoCorasick::new(pats).expect("literal patterns build");
+        let spellings = (!patterns.is_empty()).then(|| (build(&mut patterns.iter().map(Vec::as_slice)), spelled));
+        let other = (!other.is_empty()).then(|| (build(&mut other.iter().map(|&i| list[i].text.as_bytes())), other));
+        Needles { list, spellings, other }
     }
 
-    /// The first needle found in `hay` (already lower-case), by the rules of `scope`. Numbers
-    /// never touch other digits (a date is no leak inside a fresh 2.25 UID).
+    /// The first needle found in `hay` (a lower-case reading), by the rules of `scope`.
     fn find(&self, hay: &str, scope: Scope) -> Option<&Needle> {
-        let ac = self.automaton.as_ref()?;
-        ac.find_overlapping_iter(hay).find_map(|m| {
-            let n = &self.list[m.pattern().as_usize()];
-            if scope != Scope::Value && !n.numeric && n.text.chars().count() < 4 {
-                return None; // three letters make a word by chance in binary bytes
-            }
+        self.find_in_reading(hay, scope, Which::All)
+    }
+
+    fn find_in_reading(&self, hay: &str, scope: Scope, which: Which) -> Option<&Needle> {
+        let check = |n: &'_ Needle, m: &aho_corasick::Match| {
             let before = hay[..m.start()].chars().next_back();
             let after = hay[m.end()..].chars().next();
-            let touches = |c: Option<char>| {
-                c.is_some_and(|c| if n.numeric { c.is_ascii_digit() } else { scope != Scope::Binary && c.is_alphanumeric() })
-            };
-            (!touches(before) && !touches(after)).then_some(n)
+            n.hit(scope, before, after)
+        };
+        let spelled = self.spellings.as_ref().filter(|_| which == Which::All).and_then(|(ac, ids)| {
+            ac.find_overlapping_iter(hay).find_map(|m| {
+                // A Latin-1 spelling is not the needle in a UTF-8 string.
+                let (i, reading) = ids[m.pattern().as_usize()];
+                (reading != Reading::Latin1 && check(&self.list[i], &m)).then(|| &self.list[i])
+            })
+        });
+        spelled.or_else(|| {
+            let (ac, ids) = self.other.as_ref()?;
+            ac.find_overlapping_iter(hay).find_map(|m| {
+                let n = &self.list[ids[m.pattern().as_usize()]];
+                check(n, &m).then_some(n)
+            })
         })
     }
+
+    /// The first spelled needle found in `b` by the rules of `scope`; the markers' texts, if
+    /// `markers` is given, are read as spaces and hold no hit.
+    fn find_spelled(&self, b: &[u8], what: Bytes, scope: Scope, markers: Option<&MarkerTexts>) -> Option<&Needle> {
+        let (ac, ids) = self.spellings.as_ref()?;
+        let lowered = b.to_ascii_lowercase();
+        // Looked for only once something is found (most bytes hold no needle at all).
+        let blanks = std::cell::OnceCell::new();
+        let blanks = || blanks.get_or_init(|| markers.map(|m| m.ranges(b)).unwrap_or_default());
+        let latin1_read = what == Bytes::Raw;
+        let utf8_differs = what == Bytes::Text || !b.is_ascii();
+        let blank_at = |i: usize| blanks().iter().any(|r| r.contains(&i));
+        let around = |i: Option<usize>, read: &dyn Fn(usize) -> char| i.map(|i| if blank_at(i) { ' ' } else { read(i) });
+        ac.find_overlapping_iter(&lowered).find_map(|m| {
+            let (i, reading) = ids[m.pattern().as_usize()];
+            let n = &self.list[i];
+            if blanks().iter().any(|r| r.start < m.end() && m.start() < r.end) {
+                return None;
+            }
+            let (before, after) = (m.start().checked_sub(1), Some(m.end()).filter(|&e| e < b.len()));
+            let latin1 = |i: usize| b[i] as char;
+            if latin1_read && reading != Reading::Utf8 && n.hit(scope, around(before, &latin1), around(after, &latin1)) {
+                return Some(n);
+            }
+            let utf8_before = |_: usize| lower_last(utf8_char_ending_at(b, m.start()));
+            let utf8_after = |e: usize| lower_first(utf8_char_starting_at(b, e));
+            let utf8_read = match reading {
+                Reading::Both => utf8_differs,
+                Reading::Latin1 => false,
+                Reading::Utf8 => true,
+            };
+            (utf8_read && n.hit(scope, around(before, &utf8_before), around(after, &utf8_after))).then_some(n)
+        })
+    }
+
+    /// The first needle found in the raw bytes `b` (a header, a binary value), read as Latin-1
+    /// and as UTF-8, lower case, with the markers' texts blanked if `markers` is given.
+    fn find_in_bytes(&self, b: &[u8], scope: Scope, markers: Option<&MarkerTexts>) -> Option<&Needle> {
+        if lowers_to_ascii(b) {
+            // A character beyond ASCII lowers to an ASCII letter: hits the bytes do not spell.
+            return self.find_in_readings(b, scope, markers, Which::All);
+        }
+        self.find_spelled(b, Bytes::Raw, scope, markers).or_else(|| {
+            (self.other.is_some() && !b.is_ascii()).then(|| self.find_in_readings(b, scope, markers, Which::NotSpelled)).flatten()
+        })
+    }
+
+    /// As `find_in_bytes`, by making the lower-case readings (the reference way).
+    fn find_in_readings(&self, b: &[u8], scope: Scope, markers: Option<&MarkerTexts>, which: Which) -> Option<&Needle> {
+        lower_case_readings(b).into_iter().find_map(|hay| {
+            let hay = match markers {
+                Some(m) => m.blank(hay),
+                None => hay,
+            };
+            self.find_in_reading(&hay, scope, which)
+        })
+    }
+
+    /// The first needle found in a parsed text value, whole words, with the markers' texts
+    /// blanked if `markers` is given.
+    fn find_in_text(&self, text: &str, markers: Option<&MarkerTexts>) -> Option<&Needle> {
+        let lower_case = || {
+            let lower = text.to_lowercase();
+            match markers {
+                Some(m) => m.blank(lower),
+                None => lower,
+            }
+        };
+        if lowers_to_ascii(text.as_bytes()) {
+            return self.find(&lower_case(), Scope::Value);
+        }
+        self.find_spelled(text.as_bytes(), Bytes::Text, Scope::Value, markers).or_else(|| {
+            (self.other.is_some() && !text.is_ascii()).then(|| self.find_in_reading(&lower_case(), Scope::Value, Which::NotSpelled)).flatten()
+        })
+    }
+}
+
+/// `b` holds a character beyond ASCII whose lower case holds an ASCII letter.
+fn lowers_to_ascii(b: &[u8]) -> bool {
+    !b.is_ascii() && ASCII_LOWERING.iter().any(|c| memchr::memmem::find(b, c).is_some())
+}
+
+/// The byte strings whose Latin-1 or UTF-8 reading, lower case, is `text` (lower case), with
+/// ASCII letters in lower case (the bytes searched are ASCII lower-cased first); None when
+/// they are not enumerated: a sigma (whose lower case depends on the letters around it),
+/// Greek Extended (title-case letters), more than `MAX_SPELLINGS`.
+fn spellings(text: &str) -> Option<Vec<(Vec<u8>, Reading)>> {
+    if text.is_ascii() {
+        return Some(vec![(text.as_bytes().to_vec(), Reading::Both)]);
+    }
+    if text.chars().any(|c| matches!(c, 'σ' | 'ς') || ('\u{1F00}'..='\u{1FFF}').contains(&c)) {
+        return None;
+    }
+    let mut out = Vec::new();
+    let utf8: Vec<Vec<Vec<u8>>> = text
+        .chars()
+        .map(|c| upper_sources(c).into_iter().map(|u| u.to_string().into_bytes()).collect())
+        .collect();
+    out.extend(product(&utf8)?.into_iter().map(|b| (b, Reading::Utf8)));
+    if text.chars().all(|c| (c as u32) < 0x100) {
+        let latin1: Vec<Vec<Vec<u8>>> = text
+            .chars()
+            .map(|c| match c.is_ascii() {
+                true => vec![vec![c as u8]],
+                false => (0x80..=0xFFu8).filter(|&x| latin1_lower_byte(x) as u32 == c as u32).map(|x| vec![x]).collect(),
+            })
+            .collect();
+        out.extend(product(&latin1)?.into_iter().map(|b| (b, Reading::Latin1)));
+    }
+    (out.len() <= MAX_SPELLINGS).then_some(out)
+}
+
+/// Every concatenation of one choice per position, or None past `MAX_SPELLINGS`.
+fn product(choices: &[Vec<Vec<u8>>]) -> Option<Vec<Vec<u8>>> {
+    let mut all = vec![Vec::new()];
+    for options in choices {
+        all = all.iter().flat_map(|p| options.iter().map(move |o| [p.as_slice(), o].concat())).collect();
+        if all.len() > MAX_SPELLINGS {
+            return None;
+        }
+    }
+    Some(all)
+}
+
+/// The characters whose lower case is `c` (itself a lower case), ASCII letters as themselves:
+/// `c`, its upper case, and the few others (checked over every character by a test).
+fn upper_sources(c: char) -> Vec<char> {
+    const OTHERS: &[(char, char)] = &[
+        ('ß', 'ẞ'),
+        ('å', '\u{212B}'),
+        ('ǆ', 'ǅ'),
+        ('ǉ', 'ǈ'),
+        ('ǌ', 'ǋ'),
+        ('ǳ', 'ǲ'),
+        ('θ', 'ϴ'),
+        ('ω', '\u{2126}'),
+    ];
+    let mut v = vec![c];
+    if c.is_ascii() {
+        return v;
+    }
+    let mut up = c.to_uppercase();
+    if let (Some(u), None) = (up.next(), up.next()) {
+        if u != c && u.to_lowercase().eq([c]) {
+            v.push(u);
+        }
+    }
+    v.extend(OTHERS.iter().filter(|(l, _)| *l == c).map(|(_, u)| *u));
+    v
+}
+
+/// A Latin-1 byte lower case: every capital is its small letter minus 0x20.
+fn latin1_lower_byte(c: u8) -> u8 {
+    if c.is_ascii_uppercase() || ((0xC0..=0xDE).contains(&c) && c != 0xD7) {
+        c + 0x20
+    } else {
+        c
+    }
+}
+
+impl Needle {
+    /// A match of this needle between the characters `before` and `after` is a hit in `scope`.
+    /// Numbers never touch other digits (a date is no leak inside a fresh 2.25 UID).
+    fn hit(&self, scope: Scope, before: Option<char>, after: Option<char>) -> bool {
+        if scope != Scope::Value && !self.numeric && self.short {
+            return false; // three letters make a word by chance in binary bytes
+        }
+        let touches = |c: Option<char>| {
+            c.is_some_and(|c| if self.numeric { c.is_ascii_digit() } else { scope != Scope::Binary && c.is_alphanumeric() })
+        };
+        !touches(before) && !touches(after)
+    }
+}
+
+/// The character the UTF-8 reading of `b` has just before byte `s`, where a character starts.
+/// A lead byte always starts a character of the reading, so the bytes from the last one
+/// before `s` are either that character or invalid (U+FFFD).
+fn utf8_char_ending_at(b: &[u8], s: usize) -> char {
+    let is_continuation = |c: u8| c & 0xC0 == 0x80;
+    (s.saturating_sub(4)..s)
+        .rev()
+        .find(|&i| !is_continuation(b[i]))
+        .and_then(|i| std::str::from_utf8(&b[i..s]).ok())
+        .and_then(|t| {
+            let mut cs = t.chars();
+            cs.next().filter(|_| cs.next().is_none())
+        })
+        .unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// The character the UTF-8 reading of `b` has at byte `e`, where a character starts.
+fn utf8_char_starting_at(b: &[u8], e: usize) -> char {
+    b[e..b.len().min(e + 4)]
+        .utf8_chunks()
+        .next()
+        .and_then(|c| c.valid().chars().next())
+        .unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+fn lower_last(c: char) -> char {
+    c.to_lowercase().last().unwrap_or(c)
+}
+
+fn lower_first(c: char) -> char {
+    c.to_lowercase().next().unwrap_or(c)
 }
 
 /// Where a needle is looked for, which decides what counts as a hit.
@@ -143,7 +445,7 @@ pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy
     let mut paths = HashSet::new();
     let mut problems = Vec::new();
     let markers = marker_texts();
-    walk(&obj, &mut Vec::new(), needles, &markers, &mut paths, &mut problems, &mut stats, policy);
+    walk(&obj, &mut Vec::new(), needles, markers, &mut paths, &mut problems, &mut stats, policy);
     for r in removed {
         stats.removed_elements_checked += 1;
         if paths.contains(r) && !MARKERS.contains(&r.as_str()) {
@@ -153,10 +455,8 @@ pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy
 
     let raw = header_bytes(bytes, &ts)?;
     stats.raw_bytes_checked = raw.len();
-    for enc in lower_case_readings(&raw) {
-        if let Some(n) = needles.find(&blank_marker_texts(enc, &markers), Scope::RawHeader) {
-            problems.push(format!("a harvested {:?} value is present in the raw bytes", n.kind));
-        }
+    if let Some(n) = needles.find_in_bytes(&raw, Scope::RawHeader, Some(markers)) {
+        problems.push(format!("a harvested {:?} value is present in the raw bytes", n.kind));
     }
     if problems.is_empty() {
         Ok(stats)
@@ -203,20 +503,6 @@ fn utf8_lower(b: &[u8]) -> String {
     String::from_utf8(out).expect("ASCII and encoded characters only")
 }
 
-/// The readings of a binary value that the Binary scope needs. Found anywhere, an ASCII
-/// needle is found in the UTF-8 reading exactly where it is found in the Latin-1 one (the
-/// same ASCII runs, lower-cased the same), unless a character whose lower case holds an
-/// ASCII letter (`ASCII_LOWERING`) is there: the UTF-8 reading, the costly one (binary
-/// values are long and their bytes mostly not ASCII), is made only for needles with other
-/// letters, or around such a character.
-fn binary_readings(b: &[u8], non_ascii_needles: bool) -> Vec<String> {
-    let lowers_to_ascii = || ASCII_LOWERING.iter().any(|c| b.windows(c.len()).any(|w| w == *c));
-    if b.is_ascii() || non_ascii_needles || lowers_to_ascii() {
-        return lower_case_readings(b);
-    }
-    vec![latin1_lower(b)]
-}
-
 /// The UTF-8 encodings of the only characters beyond ASCII whose lower case holds an ASCII
 /// letter: U+0130 (capital I with dot, lower case "i" and a combining dot) and U+212A
 /// (Kelvin sign, lower case "k"). Checked over every character by a test.
@@ -237,7 +523,7 @@ fn latin1_lower(b: &[u8]) -> String {
             continue;
         }
         for &c in block {
-            let c = if c.is_ascii_uppercase() || ((0xC0..=0xDE).contains(&c) && c != 0xD7) { c + 0x20 } else { c };
+            let c = latin1_lower_byte(c);
             if c.is_ascii() {
                 out.push(c);
             } else {
@@ -253,7 +539,7 @@ fn walk(
     obj: &InMemDicomObject,
     path: &mut Vec<(u32, usize)>,
     needles: &Needles,
-    markers: &[String],
+    markers: &MarkerTexts,
     paths: &mut HashSet<String>,
     problems: &mut Vec<String>,
     stats: &mut Verification,
@@ -279,21 +565,16 @@ fn walk(
                     if !(path.is_empty() && is_pixel_data(tag)) {
                         let bytes = v.to_bytes();
                         stats.values_checked += 1;
-                        for hay in binary_readings(&bytes, needles.non_ascii) {
-                            if let Some(n) = needles.find(&hay, Scope::Binary) {
-                                problems.push(format!("a harvested {:?} value is present in the bytes of {p}", n.kind));
-                            }
+                        if let Some(n) = needles.find_in_bytes(&bytes, Scope::Binary, None) {
+                            problems.push(format!("a harvested {:?} value is present in the bytes of {p}", n.kind));
                         }
                     }
                 } else if !matches!(vr, "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
-                    let mut text = v.to_str().to_lowercase();
                     // Only the markers hold the markers' texts (and a search for each of
                     // them in every value would cost more than the check).
-                    if is_marker(&p) {
-                        text = blank_marker_texts(text, markers);
-                    }
+                    let markers = is_marker(&p).then_some(markers);
                     stats.values_checked += 1;
-                    if let Some(n) = needles.find(&text, Scope::Value) {
+                    if let Some(n) = needles.find_in_text(&v.to_str(), markers) {
                         problems.push(format!("a harvested {:?} value survives in {p}", n.kind));
                     }
                 }
@@ -456,14 +737,94 @@ mod tests {
     }
 
     #[test]
-    fn binary_values_are_read_as_utf8_only_when_it_can_matter() {
-        let latin1_only = |b: &[u8], non_ascii| binary_readings(b, non_ascii).len() == 1;
-        assert!(latin1_only(b"\xC3\xA9SMITH\xFF", false));
-        assert!(!latin1_only(b"\xC3\xA9SMITH\xFF", true), "a needle with accents needs the UTF-8 reading");
-        assert!(!latin1_only("\u{130}RIS\u{0}".as_bytes(), false), "capital I with dot lowers to i");
-        let n = needles(&[("Kimura", PhiKind::Name)]);
-        let hay = [b"\x00\xFF".as_slice(), "\u{212A}IMURA".as_bytes()].concat();
-        assert!(binary_readings(&hay, n.non_ascii).iter().any(|h| n.find(h, Scope::Binary).is_some()));
+    fn searching_the_bytes_finds_what_searching_the_readings_finds() {
+        let n = needles(&[
+            ("Pemberton", PhiKind::Name),
+            ("Müller", PhiKind::Name),
+            ("Lee", PhiKind::Name),
+            ("Kimura", PhiKind::Name),
+            ("12345678", PhiKind::Id),
+            ("15.03.2024", PhiKind::Date),
+            ("Option", PhiKind::Name),
+            ("Profile", PhiKind::Name),
+            ("15. März 2024", PhiKind::Date),
+            ("Straße", PhiKind::Address),
+            ("Σωκράτης", PhiKind::Name),
+        ]);
+        let markers = marker_texts();
+        let marker = markers.texts[0].to_uppercase();
+        let piece_texts: Vec<Vec<u8>> = vec![
+            b"PEMBERTON".to_vec(), b"pemberton".to_vec(), b"Pemb".to_vec(), "MÜLLER".as_bytes().to_vec(),
+            b"M\xDCLLER".to_vec(), b"LEE".to_vec(), b"12345678".to_vec(), b"15.03.2024".to_vec(), b"KIMURA".to_vec(),
+            "\u{212A}IMURA".as_bytes().to_vec(), "\u{130}".as_bytes().to_vec(), b"x".to_vec(), b"7".to_vec(),
+            b" ".to_vec(), b"\0".to_vec(), b"\xE9".to_vec(), "é".as_bytes().to_vec(), "Σ".as_bytes().to_vec(),
+            b"\xFF".to_vec(), b"\x80".to_vec(), b"\xE2\x82".to_vec(), b"\xF0\x9F\x98\x80".to_vec(),
+            marker.clone().into_bytes(), marker.as_bytes()[..12].to_vec(), markers.texts[1].clone().into_bytes(),
+            b"OPTION".to_vec(), b"Profile".to_vec(), "Basic Application Confidentiality Profile".as_bytes().to_vec(),
+            "15. MÄRZ 2024".as_bytes().to_vec(), b"15. m\xE4rz 2024".to_vec(), b"15. M\xC4RZ 2024".to_vec(), b"m\xFCller".to_vec(),
+            "STRAẞE".as_bytes().to_vec(), "strasse".as_bytes().to_vec(), b"STRA\xDFE".to_vec(), "ΣΩΚΡΆΤΗΣ".as_bytes().to_vec(),
+            "σωκράτης".as_bytes().to_vec(), "Ä".as_bytes().to_vec(),
+        ];
+        let mut x = 0x9E37_79B9_u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut hits = 0;
+        for _ in 0..20_000 {
+            let len = next() % 7;
+            let b: Vec<u8> = (0..len).flat_map(|_| piece_texts[next() as usize % piece_texts.len()].clone()).collect();
+            for scope in [Scope::Value, Scope::RawHeader, Scope::Binary] {
+                for m in [None, Some(markers)] {
+                    let fast = n.find_in_bytes(&b, scope, m).is_some();
+                    assert_eq!(fast, n.find_in_readings(&b, scope, m, Which::All).is_some(), "{scope:?} {:?} {b:?}", m.is_some());
+                    hits += fast as usize;
+                }
+            }
+            if let Ok(text) = std::str::from_utf8(&b) {
+                for m in [None, Some(markers)] {
+                    let lower = text.to_lowercase();
+                    let reference = n.find(&m.map_or(lower.clone(), |m| m.blank(lower)), Scope::Value);
+                    assert_eq!(n.find_in_text(text, m).is_some(), reference.is_some(), "{text:?}");
+                }
+            }
+        }
+        assert!(hits > 10_000, "the cases find needles ({hits})");
+    }
+
+    #[test]
+    fn upper_sources_are_every_character_whose_lower_case_is_the_letter() {
+        let mut sources: std::collections::BTreeMap<char, Vec<char>> = Default::default();
+        for u in (0x80..=0x10FFFFu32).filter_map(char::from_u32) {
+            let mut l = u.to_lowercase();
+            if let (Some(l), None) = (l.next(), l.next()) {
+                sources.entry(l).or_insert_with(|| vec![l]).push(u);
+            }
+        }
+        for (c, mut us) in sources {
+            if c.is_ascii() || ('\u{1F00}'..='\u{1FFF}').contains(&c) {
+                continue; // ASCII is handled as bytes; Greek Extended is not spelled out
+            }
+            us.sort();
+            us.dedup();
+            let mut fast = upper_sources(c);
+            fast.sort();
+            assert_eq!(fast, us, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn spellings_of_a_needle_beyond_ascii() {
+        let sp = spellings("märz").unwrap();
+        let utf8: Vec<&[u8]> = sp.iter().filter(|s| s.1 == Reading::Utf8).map(|s| s.0.as_slice()).collect();
+        let latin1: Vec<&[u8]> = sp.iter().filter(|s| s.1 == Reading::Latin1).map(|s| s.0.as_slice()).collect();
+        assert_eq!(utf8, ["märz".as_bytes(), "mÄrz".as_bytes()]);
+        assert_eq!(latin1, [b"m\xC4rz".as_slice(), b"m\xE4rz".as_slice()]);
+        assert_eq!(spellings("abc").unwrap(), [(b"abc".to_vec(), Reading::Both)]);
+        assert!(spellings("σωκράτης").is_none(), "a sigma lowers by context");
+        assert!(spellings(&"é".repeat(7)).is_none(), "too many spellings");
     }
 
     #[test]
