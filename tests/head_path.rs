@@ -22,7 +22,6 @@ fn deid(policy: Policy) -> Deidentifier {
 fn through_head(d: &Deidentifier, input: &[u8]) -> Option<dicom_deid::Result<(Vec<u8>, dicom_deid::report::FileReport)>> {
     let head = d.read_head(input, input.len() as u64).expect("read_head")?;
     Some(d.deidentify_head(head).map(|out| {
-        let out = out.expect("a head without elements after Pixel Data is taken");
         let mut bytes = out.bytes;
         bytes.extend_from_slice(&input[out.pixel_value.start as usize..out.pixel_value.end as usize]);
         (bytes, out.report)
@@ -76,6 +75,11 @@ fn files_it_cannot_take_are_left_to_the_whole_file_path() {
     let mut trailing = native_image(4, 4, 1, 16);
     trailing.extend(explicit_le(0xFFFC, 0xFFFC, b"OB", &[0u8; 8]));
     declined("an element after Pixel Data", &trailing);
+    // An element that sorts after Pixel Data, stored before it: written after it.
+    let mut out_of_order = native_image(4, 4, 1, 16);
+    let at = out_of_order.windows(4).rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00]).unwrap();
+    out_of_order.splice(at..at, explicit_le(0x7FE1, 0x0010, b"LO", &text_value("ACME 1.0")));
+    declined("an element sorting after Pixel Data before it", &out_of_order);
     // A raw data set without its meta group needs framing: its offsets are not the file's.
     let (_, data_set) = split_meta(&file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE));
     declined("no meta group", &data_set);

@@ -8,7 +8,8 @@ use crate::actions::uid::{is_standard_uid, remap_uid};
 use crate::policy::profile::Action;
 use crate::policy::selector::{display_path, format_tag, keyword, ItemPath};
 use crate::report::{ElementChange, FileReport, FindingSummary};
-use crate::text::{redact, scan, Finding, Vocabulary};
+use super::PatientVocabulary;
+use crate::text::{redact, Finding};
 use crate::Deidentifier;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
@@ -26,7 +27,7 @@ const RESTRICTED_VRS: &[&str] = &["AE", "CS", "UR"];
 
 pub(crate) struct FileRun<'a> {
     de: &'a Deidentifier,
-    vocab: &'a Vocabulary,
+    patient: &'a PatientVocabulary,
     offset: Offset,
     pseudo_name: String,
     pseudo_id: String,
@@ -38,8 +39,8 @@ fn tag_u32(t: Tag) -> u32 {
 }
 
 impl<'a> FileRun<'a> {
-    pub fn new(de: &'a Deidentifier, vocab: &'a Vocabulary, offset: Offset, pseudo_name: String, pseudo_id: String) -> Self {
-        FileRun { de, vocab, offset, pseudo_name, pseudo_id, report: FileReport::default() }
+    pub fn new(de: &'a Deidentifier, patient: &'a PatientVocabulary, offset: Offset, pseudo_name: String, pseudo_id: String) -> Self {
+        FileRun { de, patient, offset, pseudo_name, pseudo_id, report: FileReport::default() }
     }
 
     pub fn into_report(mut self, transfer_syntax: String) -> FileReport {
@@ -265,7 +266,7 @@ impl<'a> FileRun<'a> {
     /// removes the element, since its encoding is unknown.
     fn check_unknown(&mut self, t: Tag, vr_code: VR, tag: u32, d: &Decision, p: PrimitiveValue, path: &ItemPath) -> Option<InMemElement> {
         let text = String::from_utf8_lossy(&p.to_bytes()).into_owned();
-        let findings = scan(&text, self.vocab, &self.de.detectors, true);
+        let findings = self.patient.scan(&text, &self.de.detectors, true);
         if findings.is_empty() {
             return Some(DataElement::new(t, vr_code, p));
         }
@@ -284,7 +285,7 @@ impl<'a> FileRun<'a> {
         let cleaned = values
             .iter()
             .map(|v| {
-                let findings = scan(v, self.vocab, &self.de.detectors, strict);
+                let findings = self.patient.scan(v, &self.de.detectors, strict);
                 if findings.is_empty() {
                     return v.clone();
                 }

@@ -56,13 +56,24 @@ pub struct ParsedFile {
 }
 
 /// The head of a file whose Pixel Data this policy leaves as it is ([`Deidentifier::read_head`]):
-/// its bytes before that element, and where the element's value lies in the file.
+/// its data set before that element, parsed, and where the element's value lies in the file.
+/// It serves both passes over a batch (`harvest_head`, `deidentify_head`).
 pub struct Head {
-    bytes: Vec<u8>,
+    file: dicom_object::DefaultDicomObject,
+    /// The length of the file's bytes before Pixel Data.
+    head_len: usize,
     /// The element's header (tag, VR, length), as in the file.
     pixel_header: Vec<u8>,
     /// The Pixel Data value's bytes in the file, to the end of the file.
     pub pixel_value: std::ops::Range<u64>,
+}
+
+impl Head {
+    /// The length of the file's bytes before Pixel Data: what keeping this head in memory
+    /// costs is a small multiple of it.
+    pub fn bytes_before_pixels(&self) -> usize {
+        self.head_len
+    }
 }
 
 /// What [`Deidentifier::deidentify_head`] returns: the de-identified file up to and including
@@ -132,6 +143,9 @@ pub(crate) struct PatientVocabulary {
     /// The raw values `vocab` was built from.
     harvested: harvest::Harvest,
     needles: OnceLock<crate::verify::Needles>,
+    /// Findings by text, this patient's vocabulary included: a series repeats its texts in
+    /// every file.
+    scans: crate::text::FindingCache,
     /// The patient's date offset, chosen on first use ([`Deidentifier::choose_offset`]) and
     /// shared by every later version of this entry, so that a vocabulary that grows does not
     /// change the offset of the patient's remaining files.
@@ -141,6 +155,11 @@ pub(crate) struct PatientVocabulary {
 impl PatientVocabulary {
     fn needles(&self, policy: &Policy) -> &crate::verify::Needles {
         self.needles.get_or_init(|| crate::verify::Needles::new(&self.vocab, policy))
+    }
+
+    /// [`crate::text::scan`] of `text` with this patient's vocabulary, remembered.
+    pub fn scan(&self, text: &str, detectors: &crate::text::Detectors, strict: bool) -> Vec<crate::text::Finding> {
+        self.scans.get_or_scan(text, strict, || crate::text::scan(text, &self.vocab, detectors, strict))
     }
 }
 
@@ -318,7 +337,7 @@ impl Deidentifier {
         let mut vocab = entry.vocab.clone();
         harvest::extend_vocabulary(&mut vocab, &new);
         let harvested = entry.harvested.union(&new).cloned().collect();
-        *entry = Arc::new(PatientVocabulary { vocab, harvested, needles: OnceLock::new(), offset: entry.offset.clone() });
+        *entry = Arc::new(PatientVocabulary { vocab, harvested, offset: entry.offset.clone(), ..Default::default() });
         entry.clone()
     }
 
@@ -506,7 +525,8 @@ impl Deidentifier {
     /// the file can be written again around that element's value, which is then never read
     /// (see [`Deidentifier::deidentify_head`]). `None`: use `deidentify` (the file needs a
     /// repair to be read, is deflated, has no Pixel Data of explicit, even length that ends
-    /// the file, or the policy may clean pixels).
+    /// the file, holds elements that sort after Pixel Data before it, or the policy may
+    /// clean pixels). An error: the head does not parse.
     pub fn read_head(&self, reader: impl std::io::Read, file_len: u64) -> Result<Option<Head>> {
         if !self.takes_heads() {
             return Ok(None);
@@ -525,24 +545,28 @@ impl Deidentifier {
         let header_start = header_start.expect("checked above");
         let pixel_header = bytes[header_start..at.value_start as usize].to_vec();
         bytes.truncate(header_start);
-        Ok(Some(Head { bytes, pixel_header, pixel_value: at.value_start..value_end }))
+        let file = io::parse_head(&bytes)?;
+        if file.iter().any(|e| dicom_core::header::Header::tag(e) >= PIXEL_DATA) {
+            return Ok(None); // elements that sort after Pixel Data: written after it
+        }
+        Ok(Some(Head { file, head_len: header_start, pixel_header, pixel_value: at.value_start..value_end }))
+    }
+
+    /// As `harvest`, from a head read by [`Deidentifier::read_head`] (which then serves
+    /// `deidentify_head` without being read or parsed again).
+    pub fn harvest_head(&self, head: &Head) {
+        self.harvest_parsed(&head.file);
     }
 
     /// De-identify and verify a file's head from [`Deidentifier::read_head`]: the output is
     /// the returned bytes followed by the input's `pixel_value` bytes, as `deidentify` would
-    /// write it, without reading or copying the pixels here. `None`: the head holds elements
-    /// that sort after Pixel Data (use `deidentify`).
-    pub fn deidentify_head(&self, head: Head) -> Result<Option<HeadOutput>> {
-        let file = io::parse_head(&head.bytes)?;
-        drop(head.bytes);
-        if file.iter().any(|e| dicom_core::header::Header::tag(e) >= PIXEL_DATA) {
-            return Ok(None);
-        }
-        let (mut bytes, mut report, patient) = self.transform(file, PixelStep::PassThrough)?;
+    /// write it, without reading or copying the pixels here.
+    pub fn deidentify_head(&self, head: Head) -> Result<HeadOutput> {
+        let (mut bytes, mut report, patient) = self.transform(head.file, PixelStep::PassThrough)?;
         report.verification =
             crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
         bytes.extend_from_slice(&head.pixel_header);
-        Ok(Some(HeadOutput { bytes, report, pixel_value: head.pixel_value }))
+        Ok(HeadOutput { bytes, report, pixel_value: head.pixel_value })
     }
 
     /// Everything but the verification: the new bytes, the report and the vocabulary.
@@ -561,7 +585,7 @@ impl Deidentifier {
             }
         }
         let offset = *patient.offset.get_or_init(|| self.choose_offset(&key, &patient.harvested));
-        let mut run = apply::FileRun::new(self, &patient.vocab, offset, pseudo_name, pseudo_id);
+        let mut run = apply::FileRun::new(self, &patient, offset, pseudo_name, pseudo_id);
         let (meta, obj) = (file.meta().clone(), file.into_inner());
         let mut obj = run.process_root(obj);
         let pixels = match pixels {

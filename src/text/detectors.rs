@@ -7,8 +7,7 @@ use super::lang::{self, LangData, Lexicon, SHIPPED};
 use super::tokens::{char_after, char_before, is_mixed_case, tokenize};
 use super::{Finding, PhiKind, TextConfig};
 use regex::{Regex, RegexBuilder};
-use std::collections::HashMap;
-use std::sync::RwLock;
+use super::cache::FindingCache;
 
 pub struct Detectors {
     pub(super) lx: Lexicon,
@@ -37,14 +36,10 @@ pub struct Detectors {
     us_zip: Regex,
     custom: Vec<(String, Regex, PhiKind)>,
     disabled: Vec<String>,
-    /// Results by text, [normal, strict]: the same values recur in every file of a series
-    /// and the detectors do not depend on the patient. In memory only, bounded.
-    cache: [RwLock<HashMap<Box<str>, Vec<Finding>>>; 2],
+    /// Results by text: the detectors do not depend on the patient, so a text seen in any
+    /// earlier file is not scanned again.
+    cache: FindingCache,
 }
-
-/// Entries per cache before it is cleared; texts longer than this many bytes are not cached.
-const CACHE_ENTRIES: usize = 20_000;
-const CACHE_TEXT_BYTES: usize = 256;
 
 fn build(p: &str) -> Result<Regex, String> {
     RegexBuilder::new(p).size_limit(50 << 20).build().map_err(|e| format!("internal regex error: {e}"))
@@ -153,20 +148,7 @@ impl Detectors {
     }
 
     fn cached(&self, text: &str, strict: bool) -> Vec<Finding> {
-        if text.len() > CACHE_TEXT_BYTES {
-            return self.run(text, strict);
-        }
-        let cache = &self.cache[strict as usize];
-        if let Some(hit) = cache.read().expect("detector cache").get(text) {
-            return hit.clone();
-        }
-        let found = self.run(text, strict);
-        let mut c = cache.write().expect("detector cache");
-        if c.len() >= CACHE_ENTRIES {
-            c.clear();
-        }
-        c.insert(text.into(), found.clone());
-        found
+        self.cache.get_or_scan(text, strict, || self.run(text, strict))
     }
 
     fn run(&self, text: &str, strict: bool) -> Vec<Finding> {

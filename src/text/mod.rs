@@ -9,6 +9,7 @@
 //!
 //! [`redact`] then replaces the findings.
 
+mod cache;
 mod checksums;
 mod context;
 mod dates;
@@ -21,6 +22,7 @@ mod vocab;
 #[cfg(test)]
 mod tests;
 
+pub use cache::FindingCache;
 pub use checksums::{codice_fiscale_valid, dni_valid, nhs_valid, nie_valid, nir_valid, ssn_valid, steuer_id_valid};
 pub use detectors::Detectors;
 pub use fold::fold_str;
