@@ -6,7 +6,7 @@
 use super::classify::Context;
 use crate::policy::profile::Action;
 use crate::policy::selector::ItemPath;
-use crate::text::{PhiKind, Vocabulary};
+use crate::text::PhiKind;
 use crate::Deidentifier;
 use dicom_core::header::Header;
 use dicom_core::value::Value;
@@ -42,13 +42,6 @@ const UNINFORMATIVE: &[&str] = &["ANONYMOUS", "ANONYMIZED", "UNKNOWN", "NONE", "
 /// Harvested raw values with their kind. Kept as pairs so that a patient's vocabulary (each
 /// date expands into hundreds of renderings) is only extended with values it lacks.
 pub type Harvest = HashSet<(String, PhiKind)>;
-
-/// Add the harvested `pairs` (each with its derived variants) to `vocab`.
-pub fn extend_vocabulary(vocab: &mut Vocabulary, pairs: &Harvest) {
-    for (v, kind) in pairs {
-        vocab.add(v, *kind);
-    }
-}
 
 impl Deidentifier {
     pub(crate) fn harvest_object(&self, obj: &InMemDicomObject) -> Harvest {

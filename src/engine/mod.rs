@@ -124,7 +124,7 @@ pub struct Deidentifier {
     pub(crate) harvest_selectors: Vec<Selector>,
     pub(crate) safe_private: HashSet<(String, u16, u8)>,
     /// Harvested vocabulary per patient (PHI: held in memory only, never logged).
-    patients: RwLock<HashMap<String, Arc<PatientVocabulary>>>,
+    patients: RwLock<HashMap<String, PatientEntry>>,
     mappings: Option<Mutex<Mappings>>,
     /// Put original and new values in the report (off by default: reports carry no PHI).
     pub(crate) report_values: bool,
@@ -136,12 +136,62 @@ pub struct Deidentifier {
     pub(crate) detector: Option<Arc<crate::detect::Detector>>,
 }
 
+/// One patient of the batch: every value harvested so far, and the vocabulary built from
+/// them when a file of the patient is de-identified. Harvesting only adds values (a first
+/// pass over a series adds a few per file, each file's instance UIDs); the vocabulary is
+/// built on from the last one once it is asked for after that.
+#[derive(Default)]
+struct PatientEntry {
+    harvested: harvest::Harvest,
+    /// The values harvested since `built` was built.
+    pending: Vec<(String, crate::text::PhiKind)>,
+    built: Option<Arc<PatientVocabulary>>,
+    /// Shared by every version of `built` (see [`PatientVocabulary::offset`]).
+    offset: Arc<OnceLock<Offset>>,
+}
+
+impl PatientEntry {
+    fn add(&mut self, pairs: harvest::Harvest) {
+        for pair in pairs {
+            if !self.harvested.contains(&pair) {
+                self.pending.push(pair.clone());
+                self.harvested.insert(pair);
+            }
+        }
+    }
+
+    /// The vocabulary of every value harvested, if it is built.
+    fn current(&self) -> Option<&Arc<PatientVocabulary>> {
+        self.built.as_ref().filter(|_| self.pending.is_empty())
+    }
+
+    /// The vocabulary of every value harvested: the last one, with what came since.
+    fn vocabulary(&mut self) -> Arc<PatientVocabulary> {
+        if let Some(b) = self.current() {
+            return b.clone();
+        }
+        let mut vocab = self.built.as_ref().map(|b| b.vocab.clone()).unwrap_or_default();
+        for (value, kind) in self.pending.drain(..) {
+            vocab.add(&value, kind);
+        }
+        let dates = self
+            .harvested
+            .iter()
+            .filter(|(_, kind)| *kind == crate::text::PhiKind::Date)
+            .filter_map(|(v, _)| crate::actions::dates::parse_da(v))
+            .collect();
+        let built = Arc::new(PatientVocabulary { vocab, dates, offset: self.offset.clone(), ..Default::default() });
+        self.built = Some(built.clone());
+        built
+    }
+}
+
 /// One patient's harvested vocabulary and, built on first use, the verifier's matcher.
 #[derive(Default)]
 pub(crate) struct PatientVocabulary {
     pub vocab: Vocabulary,
-    /// The raw values `vocab` was built from.
-    harvested: harvest::Harvest,
+    /// The harvested dates `vocab` was built from, as day numbers.
+    dates: HashSet<i64>,
     needles: OnceLock<crate::verify::Needles>,
     /// Findings by text, this patient's vocabulary included: a series repeats its texts in
     /// every file.
@@ -320,25 +370,26 @@ impl Deidentifier {
     fn harvest_parsed(&self, obj: &dicom_object::DefaultDicomObject) {
         let key = harvest::patient_key(obj);
         let pairs = self.harvest_object(obj);
-        self.merge_patient_vocabulary(&key, pairs);
+        if let Some(entry) = self.patients.read().expect("vocabulary lock").get(&key.0) {
+            if pairs.is_subset(&entry.harvested) {
+                return;
+            }
+        }
+        self.patients.write().expect("vocabulary lock").entry(key.0).or_default().add(pairs);
     }
 
     /// The patient's vocabulary with the harvested `pairs` added. When nothing is new (the usual case
     /// after the harvest pass) the shared one is returned as is, matchers already built.
     fn merge_patient_vocabulary(&self, key: &PatientKey, pairs: harvest::Harvest) -> Arc<PatientVocabulary> {
-        if let Some(p) = self.patients.read().expect("vocabulary lock").get(&key.0) {
-            if pairs.is_subset(&p.harvested) {
-                return p.clone();
+        if let Some(entry) = self.patients.read().expect("vocabulary lock").get(&key.0) {
+            if let Some(current) = entry.current().filter(|_| pairs.is_subset(&entry.harvested)) {
+                return current.clone();
             }
         }
         let mut patients = self.patients.write().expect("vocabulary lock");
         let entry = patients.entry(key.0.clone()).or_default();
-        let new: harvest::Harvest = pairs.difference(&entry.harvested).cloned().collect();
-        let mut vocab = entry.vocab.clone();
-        harvest::extend_vocabulary(&mut vocab, &new);
-        let harvested = entry.harvested.union(&new).cloned().collect();
-        *entry = Arc::new(PatientVocabulary { vocab, harvested, offset: entry.offset.clone(), ..Default::default() });
-        entry.clone()
+        entry.add(pairs);
+        entry.vocabulary()
     }
 
     /// The patient's date offset: the first of a series of candidates keyed by the secret and
@@ -346,12 +397,7 @@ impl Deidentifier {
     /// patient's harvested dates onto another of them. A shifted date equal to one of the
     /// patient's real dates would put that date in the output: the verifier would find it and
     /// withhold the file (measured: about one batch in twenty with a random secret).
-    fn choose_offset(&self, key: &PatientKey, harvested: &harvest::Harvest) -> Offset {
-        let dates: HashSet<i64> = harvested
-            .iter()
-            .filter(|(_, kind)| *kind == crate::text::PhiKind::Date)
-            .filter_map(|(v, _)| crate::actions::dates::parse_da(v))
-            .collect();
+    fn choose_offset(&self, key: &PatientKey, dates: &HashSet<i64>) -> Offset {
         // A date shifted with its paired time may roll over to the next day.
         let collides = |o: &Offset| dates.iter().any(|d| (0..=1).any(|carry| dates.contains(&(d + o.days + carry))));
         (0..OFFSET_CANDIDATES).map(|k| self.offset_candidate(key, k)).find(|o| !collides(o)).unwrap_or_else(|| self.offset_candidate(key, 0))
@@ -584,7 +630,7 @@ impl Deidentifier {
                 m.lock().expect("mappings lock").patient_ids.insert(id.clone(), pseudo_id.clone());
             }
         }
-        let offset = *patient.offset.get_or_init(|| self.choose_offset(&key, &patient.harvested));
+        let offset = *patient.offset.get_or_init(|| self.choose_offset(&key, &patient.dates));
         let mut run = apply::FileRun::new(self, &patient, offset, pseudo_name, pseudo_id);
         let (meta, obj) = (file.meta().clone(), file.into_inner());
         let mut obj = run.process_root(obj);
