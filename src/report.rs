@@ -24,9 +24,9 @@ pub struct FileReport {
     /// data set); empty (and absent from JSON) for a well-formed Part 10 file.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub input_repairs: Vec<String>,
-    /// Paths of removed elements, for the verifier.
+    /// Removed elements (the sequence items they were in, and their tag), for the verifier.
     #[serde(skip)]
-    pub removed_paths: Vec<String>,
+    pub removed_paths: Vec<(Vec<(u32, usize)>, u32)>,
 }
 
 #[derive(Debug, Clone, Serialize)]

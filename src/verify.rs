@@ -14,22 +14,20 @@ use dicom_core::header::Header;
 use dicom_core::value::Value;
 use dicom_object::mem::InMemDicomObject;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
-use std::collections::HashSet;
+use crate::policy::selector::ItemPath;
+use std::collections::HashMap;
 use std::io::Read;
 use std::ops::Range;
 use std::sync::OnceLock;
 
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
-const MARKERS: &[&str] = &[
-    "PatientIdentityRemoved",
-    "DeidentificationMethod",
-    "DeidentificationMethodCodeSequence",
-    "LongitudinalTemporalInformationModified",
-];
+/// The markers: PatientIdentityRemoved, DeidentificationMethod,
+/// DeidentificationMethodCodeSequence, LongitudinalTemporalInformationModified.
+const MARKERS: [u32; 4] = [0x0012_0062, 0x0012_0063, 0x0012_0064, 0x0028_0303];
 
-/// `path` is one of the markers or inside one of them.
-fn is_marker(path: &str) -> bool {
-    MARKERS.iter().any(|m| path.strip_prefix(m).is_some_and(|rest| rest.is_empty() || rest.starts_with('[')))
+/// The element `tag` at `path` is one of the (top-level) markers or inside one of them.
+fn is_marker(path: &ItemPath, tag: u32) -> bool {
+    MARKERS.contains(&path.first().map_or(tag, |(top, _)| *top))
 }
 
 /// The markers' own texts, lower case, longest first (so that blanking a longer one is not
@@ -435,23 +433,25 @@ fn is_pixel_data(tag: u32) -> bool {
     matches!(tag, 0x7FE0_0010 | 0x7FE0_0008 | 0x7FE0_0009)
 }
 
-pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[String], policy: &Policy) -> Result<Verification> {
+pub fn verify_output(bytes: &[u8], needles: &Needles, removed: &[(Vec<(u32, usize)>, u32)], policy: &Policy) -> Result<Verification> {
     // The whole file, so that elements after Pixel Data are checked too.
     let file = io::parse(bytes, false, &policy.limits).map_err(|e| Error::verification(format!("the output does not parse back: {e}")))?;
     let ts = io::transfer_syntax(file.meta());
     let obj = file.into_inner();
     let mut stats = Verification { vocabulary_entries: needles.list.len(), ..Default::default() };
 
-    let mut paths = HashSet::new();
-    let mut problems = Vec::new();
     let markers = marker_texts();
-    walk(&obj, &mut Vec::new(), needles, markers, &mut paths, &mut problems, &mut stats, policy);
-    for r in removed {
+    // Removed elements by tag; the markers, rewritten, are not removed.
+    let mut removed_at: HashMap<u32, Vec<&ItemPath>> = HashMap::new();
+    for (path, tag) in removed {
         stats.removed_elements_checked += 1;
-        if paths.contains(r) && !MARKERS.contains(&r.as_str()) {
-            problems.push(format!("removed element {r} is present"));
+        if !(path.is_empty() && MARKERS.contains(tag)) {
+            removed_at.entry(*tag).or_default().push(path);
         }
     }
+    let mut walk = Walk { needles, markers, removed_at, policy, problems: Vec::new(), stats };
+    walk.data_set(&obj, &mut Vec::new());
+    let Walk { mut problems, mut stats, .. } = walk;
 
     let raw = header_bytes(bytes, &ts)?;
     stats.raw_bytes_checked = raw.len();
@@ -534,54 +534,59 @@ fn latin1_lower(b: &[u8]) -> String {
     String::from_utf8(out).expect("Latin-1 encoded as UTF-8")
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk(
-    obj: &InMemDicomObject,
-    path: &mut Vec<(u32, usize)>,
-    needles: &Needles,
-    markers: &MarkerTexts,
-    paths: &mut HashSet<String>,
-    problems: &mut Vec<String>,
-    stats: &mut Verification,
-    policy: &Policy,
-) {
-    for e in obj.iter() {
-        let tag = ((e.tag().group() as u32) << 16) | e.tag().element() as u32;
-        let p = display_path(path, tag);
-        if e.tag().group() % 2 == 1 && e.tag().element() >= 0x1000 && !policy.options.retain_safe_private {
-            problems.push(format!("private element {p} is present without Retain Safe Private"));
-        }
-        match e.value() {
-            Value::Sequence(seq) => {
-                for (i, item) in seq.items().iter().enumerate() {
-                    path.push((tag, i));
-                    walk(item, path, needles, markers, paths, problems, stats, policy);
-                    path.pop();
-                }
+/// The walk over the output's elements, and what it found.
+struct Walk<'a> {
+    needles: &'a Needles,
+    markers: &'a MarkerTexts,
+    removed_at: HashMap<u32, Vec<&'a ItemPath>>,
+    policy: &'a Policy,
+    problems: Vec<String>,
+    stats: Verification,
+}
+
+impl Walk<'_> {
+    fn data_set(&mut self, obj: &InMemDicomObject, path: &mut Vec<(u32, usize)>) {
+        for e in obj.iter() {
+            let tag = ((e.tag().group() as u32) << 16) | e.tag().element() as u32;
+            // Its name, for the messages only.
+            let p = || display_path(path, tag);
+            if e.tag().group() % 2 == 1 && e.tag().element() >= 0x1000 && !self.policy.options.retain_safe_private {
+                self.problems.push(format!("private element {} is present without Retain Safe Private", p()));
             }
-            Value::Primitive(v) => {
-                let vr = e.vr().to_string();
-                if is_binary(vr) {
-                    if !(path.is_empty() && is_pixel_data(tag)) {
-                        let bytes = v.to_bytes();
-                        stats.values_checked += 1;
-                        if let Some(n) = needles.find_in_bytes(&bytes, Scope::Binary, None) {
-                            problems.push(format!("a harvested {:?} value is present in the bytes of {p}", n.kind));
+            if self.removed_at.get(&tag).is_some_and(|paths| paths.iter().any(|r| **r == **path)) {
+                self.problems.push(format!("removed element {} is present", p()));
+            }
+            match e.value() {
+                Value::Sequence(seq) => {
+                    for (i, item) in seq.items().iter().enumerate() {
+                        path.push((tag, i));
+                        self.data_set(item, path);
+                        path.pop();
+                    }
+                }
+                Value::Primitive(v) => {
+                    let vr = e.vr().to_string();
+                    if is_binary(vr) {
+                        if !(path.is_empty() && is_pixel_data(tag)) {
+                            let bytes = v.to_bytes();
+                            self.stats.values_checked += 1;
+                            if let Some(n) = self.needles.find_in_bytes(&bytes, Scope::Binary, None) {
+                                self.problems.push(format!("a harvested {:?} value is present in the bytes of {}", n.kind, p()));
+                            }
+                        }
+                    } else if !matches!(vr, "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
+                        // Only the markers hold the markers' texts (and a search for each of
+                        // them in every value would cost more than the check).
+                        let markers = is_marker(path, tag).then_some(self.markers);
+                        self.stats.values_checked += 1;
+                        if let Some(n) = self.needles.find_in_text(&v.to_str(), markers) {
+                            self.problems.push(format!("a harvested {:?} value survives in {}", n.kind, p()));
                         }
                     }
-                } else if !matches!(vr, "US" | "SS" | "UL" | "SL" | "FL" | "FD" | "SV" | "UV" | "AT") {
-                    // Only the markers hold the markers' texts (and a search for each of
-                    // them in every value would cost more than the check).
-                    let markers = is_marker(&p).then_some(markers);
-                    stats.values_checked += 1;
-                    if let Some(n) = needles.find_in_text(&v.to_str(), markers) {
-                        problems.push(format!("a harvested {:?} value survives in {p}", n.kind));
-                    }
                 }
+                Value::PixelSequence(_) => {}
             }
-            Value::PixelSequence(_) => {}
         }
-        paths.insert(p);
     }
 }
 
@@ -690,11 +695,37 @@ mod tests {
     }
 
     #[test]
+    fn a_removed_element_still_there_withholds_the_file_wherever_it_is() {
+        use dicom_core::value::DataSetSequence;
+        use dicom_core::{DataElement, Length, PrimitiveValue, Tag, VR};
+        let n = needles(&[]);
+        let text = |g, e, v: &str| DataElement::new(Tag(g, e), VR::LO, PrimitiveValue::from(v));
+        let item = InMemDicomObject::from_element_iter([text(0x0032, 0x1060, "CT CHEST")]);
+        let seq = DataElement::new(Tag(0x0040, 0x0275), VR::SQ, DataSetSequence::new(vec![item], Length::UNDEFINED));
+        let method = text(0x0012, 0x0063, "dicom-deid");
+        let bytes = file_with(vec![text(0x0010, 0x1000, "OTHER ID"), seq, method]);
+        let check = |removed: &[(Vec<(u32, usize)>, u32)]| verify_output(&bytes, &n, removed, &Policy::default());
+        let err = check(&[(vec![], 0x0010_1000)]).unwrap_err().to_string();
+        assert!(err.contains("removed element OtherPatientIDs is present"), "{err}");
+        let nested = check(&[(vec![(0x0040_0275, 0)], 0x0032_1060)]).unwrap_err().to_string();
+        assert!(nested.contains("RequestAttributesSequence[0].RequestedProcedureDescription"), "{nested}");
+        assert!(check(&[(vec![(0x0040_0275, 1)], 0x0032_1060)]).is_ok(), "another item");
+        assert!(check(&[(vec![], 0x0032_1060)]).is_ok(), "the same tag at another level");
+        assert!(check(&[(vec![], 0x0012_0063)]).is_ok(), "markers are rewritten, not removed");
+    }
+
+    #[test]
     fn marker_paths() {
-        assert!(is_marker("DeidentificationMethod"));
-        assert!(is_marker("DeidentificationMethodCodeSequence[1].CodeMeaning"));
-        assert!(!is_marker("DeidentificationMethodX"));
-        assert!(!is_marker("ContentSequence[0].DeidentificationMethod"), "only the top-level markers are ours");
+        let names: Vec<&str> = MARKERS.iter().map(|t| crate::policy::selector::keyword(*t).unwrap()).collect();
+        assert_eq!(
+            names,
+            ["PatientIdentityRemoved", "DeidentificationMethod", "DeidentificationMethodCodeSequence", "LongitudinalTemporalInformationModified"]
+        );
+        let code_meaning = 0x0008_0104;
+        assert!(is_marker(&[], 0x0012_0063));
+        assert!(is_marker(&[(0x0012_0064, 1)], code_meaning));
+        assert!(!is_marker(&[], code_meaning));
+        assert!(!is_marker(&[(0x0040_A730, 0)], 0x0012_0063), "only the top-level markers are ours");
     }
 
     #[test]

@@ -508,3 +508,14 @@ fn a_date_offset_that_would_land_on_another_date_of_the_patient_is_not_used() {
         assert!(!raw_contains(out, STUDY_A.date) && !raw_contains(out, &landed), "no original date survives");
     }
 }
+
+#[test]
+fn a_report_without_its_element_list_changes_nothing_else() {
+    let input = file(&EN_PATIENT, &STUDY_A, 1, EXPLICIT_LE);
+    let full = deid().deidentify(&input).unwrap();
+    let short = deid().report_elements(false).deidentify(&input).unwrap();
+    assert!(short.bytes == full.bytes, "the same output bytes");
+    assert!(full.report.elements.iter().any(|e| e.source != "marker"), "the full list has the changes");
+    assert!(!short.report.elements.is_empty() && short.report.elements.iter().all(|e| e.source == "marker"), "only the markers' entries");
+    assert_eq!(short.report.verification.removed_elements_checked, full.report.verification.removed_elements_checked);
+}

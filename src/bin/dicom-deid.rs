@@ -348,7 +348,7 @@ fn run(args: RunArgs) -> i32 {
         Err(e) => return fail(e),
     };
     let deid = match Deidentifier::new(policy, secret.as_deref()).and_then(|d| load_model(d, &args.model)) {
-        Ok(d) => d.record_mappings(args.mappings.is_some()).report_values(args.report_values),
+        Ok(d) => d.record_mappings(args.mappings.is_some()).report_values(args.report_values).report_elements(args.report.is_some()),
         Err(e) => return fail(e),
     };
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -498,8 +498,8 @@ fn harvest_file(deid: &Deidentifier, path: &Path, budget: &AtomicUsize) -> dicom
     let mut file = fs::File::open(path).map_err(io_error)?;
     if deid.takes_heads() {
         let meta = file.metadata().map_err(io_error)?;
-        if let Ok(Some(head)) = deid.read_head(&file, meta.len()) {
-            deid.harvest_head(&head);
+        if let Ok(Some(mut head)) = deid.read_head(&file, meta.len()) {
+            deid.harvest_head(&mut head);
             let size = head.bytes_before_pixels();
             let kept = budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(size)).is_ok();
             return Ok(kept.then(|| KeptHead { head, stamp: stamp(&meta) }));

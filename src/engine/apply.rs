@@ -102,7 +102,7 @@ impl<'a> FileRun<'a> {
             let (g, el) = (e.tag().group(), e.tag().element());
             if g % 2 == 1 && (0x10..=0xFF).contains(&el) && !kept_blocks.contains(&(g, el as u8)) {
                 self.record(path, tag_u32(e.tag()), e.vr().to_string(), "private", "private creator of an emptied block", Action::Remove, vec![]);
-                self.report.removed_paths.push(display_path(path, tag_u32(e.tag())));
+                self.report.removed_paths.push((path.to_vec(), tag_u32(e.tag())));
                 continue;
             }
             result.push(e);
@@ -112,6 +112,9 @@ impl<'a> FileRun<'a> {
 
     #[allow(clippy::too_many_arguments)]
     fn record(&mut self, path: &ItemPath, tag: u32, vr: &str, source: &str, rule: &str, action: Action, findings: Vec<FindingSummary>) {
+        if !self.de.report_elements {
+            return;
+        }
         self.report.elements.push(ElementChange {
             path: display_path(path, tag),
             tag: format_tag(tag),
@@ -128,7 +131,7 @@ impl<'a> FileRun<'a> {
 
     /// Values go in the report only when the user asked for them.
     fn record_values(&mut self, before: Option<String>, after: Option<String>) {
-        if self.de.report_values {
+        if self.de.report_values && self.de.report_elements {
             if let Some(last) = self.report.elements.last_mut() {
                 last.before = before;
                 last.after = after;
@@ -147,7 +150,7 @@ impl<'a> FileRun<'a> {
                 if self.de.report_values {
                     self.record_values(value_text(&value), None);
                 }
-                self.report.removed_paths.push(display_path(path, tag));
+                self.report.removed_paths.push((path.to_vec(), tag));
                 None
             }
             (Action::Empty, Value::Sequence(_)) => {
@@ -232,7 +235,7 @@ impl<'a> FileRun<'a> {
                         // Binary data we cannot inspect is not passed through under "clean".
                         let rule = format!("{}; binary value cannot be cleaned: removed", d.rule);
                         self.record(path, tag, vr, d.source, &rule, Action::Remove, vec![]);
-                        self.report.removed_paths.push(display_path(path, tag));
+                        self.report.removed_paths.push((path.to_vec(), tag));
                         return None;
                     }
                     if vr == "UN" {
@@ -273,7 +276,7 @@ impl<'a> FileRun<'a> {
         let rule = format!("{}; PHI found in a UN value: removed", d.rule);
         let summary = summarize(&findings);
         self.record(path, tag, "UN", d.source, &rule, Action::Remove, summary);
-        self.report.removed_paths.push(display_path(path, tag));
+        self.report.removed_paths.push((path.to_vec(), tag));
         None
     }
 

@@ -60,6 +60,8 @@ pub struct ParsedFile {
 /// It serves both passes over a batch (`harvest_head`, `deidentify_head`).
 pub struct Head {
     file: dicom_object::DefaultDicomObject,
+    /// What `harvest_head` harvested from it (the same again when it is de-identified).
+    harvested: Option<harvest::Harvest>,
     /// The length of the file's bytes before Pixel Data.
     head_len: usize,
     /// The element's header (tag, VR, length), as in the file.
@@ -128,6 +130,8 @@ pub struct Deidentifier {
     mappings: Option<Mutex<Mappings>>,
     /// Put original and new values in the report (off by default: reports carry no PHI).
     pub(crate) report_values: bool,
+    /// List every element changed in the report (on by default).
+    pub(crate) report_elements: bool,
     /// Words dicom-deid itself writes (pseudonym text, dummies, markers), lower-case: an
     /// input value equal to one of them is not harvested, or every output would "leak" it.
     pub(crate) own_words: HashSet<String>,
@@ -151,11 +155,11 @@ struct PatientEntry {
 }
 
 impl PatientEntry {
-    fn add(&mut self, pairs: harvest::Harvest) {
+    fn add(&mut self, pairs: &harvest::Harvest) {
         for pair in pairs {
-            if !self.harvested.contains(&pair) {
+            if !self.harvested.contains(pair) {
                 self.pending.push(pair.clone());
-                self.harvested.insert(pair);
+                self.harvested.insert(pair.clone());
             }
         }
     }
@@ -264,6 +268,7 @@ impl Deidentifier {
             patients: RwLock::new(HashMap::new()),
             mappings: None,
             report_values: false,
+            report_elements: true,
             #[cfg(feature = "pixels")]
             detector: None,
         })
@@ -279,6 +284,14 @@ impl Deidentifier {
     /// Include original and new values in the report (they are PHI: only on request).
     pub fn report_values(mut self, on: bool) -> Self {
         self.report_values = on;
+        self
+    }
+
+    /// List every element changed in the report (`FileReport::elements`, on by default): a
+    /// caller that writes no report (the CLI without `--report`) saves the cost of the list.
+    /// The markers' own entries are always there.
+    pub fn report_elements(mut self, on: bool) -> Self {
+        self.report_elements = on;
         self
     }
 
@@ -367,20 +380,22 @@ impl Deidentifier {
         Ok(())
     }
 
-    fn harvest_parsed(&self, obj: &dicom_object::DefaultDicomObject) {
+    /// Add `obj`'s identifying values to its patient's; returns them.
+    fn harvest_parsed(&self, obj: &dicom_object::DefaultDicomObject) -> harvest::Harvest {
         let key = harvest::patient_key(obj);
         let pairs = self.harvest_object(obj);
         if let Some(entry) = self.patients.read().expect("vocabulary lock").get(&key.0) {
             if pairs.is_subset(&entry.harvested) {
-                return;
+                return pairs;
             }
         }
-        self.patients.write().expect("vocabulary lock").entry(key.0).or_default().add(pairs);
+        self.patients.write().expect("vocabulary lock").entry(key.0).or_default().add(&pairs);
+        pairs
     }
 
     /// The patient's vocabulary with the harvested `pairs` added. When nothing is new (the usual case
     /// after the harvest pass) the shared one is returned as is, matchers already built.
-    fn merge_patient_vocabulary(&self, key: &PatientKey, pairs: harvest::Harvest) -> Arc<PatientVocabulary> {
+    fn merge_patient_vocabulary(&self, key: &PatientKey, pairs: &harvest::Harvest) -> Arc<PatientVocabulary> {
         if let Some(entry) = self.patients.read().expect("vocabulary lock").get(&key.0) {
             if let Some(current) = entry.current().filter(|_| pairs.is_subset(&entry.harvested)) {
                 return current.clone();
@@ -544,7 +559,7 @@ impl Deidentifier {
     }
 
     fn deidentify_parsed_with(&self, file: dicom_object::DefaultDicomObject, repairs: Vec<framing::Repair>, shares: &[DetectionShare]) -> Result<Output> {
-        let (bytes, mut report, patient) = self.transform(file, PixelStep::Run(shares))?;
+        let (bytes, mut report, patient) = self.transform(file, PixelStep::Run(shares), None)?;
         report.input_repairs = repairs.iter().map(framing::Repair::describe).collect();
         report.verification =
             crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
@@ -556,7 +571,7 @@ impl Deidentifier {
     /// removes. Used by `dicom-deid verify`.
     pub fn verify_pair(&self, original: &[u8], output: &[u8]) -> Result<crate::report::Verification> {
         let file = io::parse(original, false, &self.policy.limits)?;
-        let (_, report, patient) = self.transform(file, PixelStep::Skip)?;
+        let (_, report, patient) = self.transform(file, PixelStep::Skip, None)?;
         crate::verify::verify_output(output, patient.needles(&self.policy), &report.removed_paths, &self.policy)
     }
 
@@ -595,20 +610,20 @@ impl Deidentifier {
         if file.iter().any(|e| dicom_core::header::Header::tag(e) >= PIXEL_DATA) {
             return Ok(None); // elements that sort after Pixel Data: written after it
         }
-        Ok(Some(Head { file, head_len: header_start, pixel_header, pixel_value: at.value_start..value_end }))
+        Ok(Some(Head { file, harvested: None, head_len: header_start, pixel_header, pixel_value: at.value_start..value_end }))
     }
 
     /// As `harvest`, from a head read by [`Deidentifier::read_head`] (which then serves
     /// `deidentify_head` without being read or parsed again).
-    pub fn harvest_head(&self, head: &Head) {
-        self.harvest_parsed(&head.file);
+    pub fn harvest_head(&self, head: &mut Head) {
+        head.harvested = Some(self.harvest_parsed(&head.file));
     }
 
     /// De-identify and verify a file's head from [`Deidentifier::read_head`]: the output is
     /// the returned bytes followed by the input's `pixel_value` bytes, as `deidentify` would
     /// write it, without reading or copying the pixels here.
     pub fn deidentify_head(&self, head: Head) -> Result<HeadOutput> {
-        let (mut bytes, mut report, patient) = self.transform(head.file, PixelStep::PassThrough)?;
+        let (mut bytes, mut report, patient) = self.transform(head.file, PixelStep::PassThrough, head.harvested)?;
         report.verification =
             crate::verify::verify_output(&bytes, patient.needles(&self.policy), &report.removed_paths, &self.policy)?;
         bytes.extend_from_slice(&head.pixel_header);
@@ -616,13 +631,19 @@ impl Deidentifier {
     }
 
     /// Everything but the verification: the new bytes, the report and the vocabulary.
-    fn transform(&self, file: dicom_object::DefaultDicomObject, pixels: PixelStep<'_>) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
+    /// `harvested`: what `harvest_object` gives for `file`, if it was already made.
+    fn transform(
+        &self,
+        file: dicom_object::DefaultDicomObject,
+        pixels: PixelStep<'_>,
+        harvested: Option<harvest::Harvest>,
+    ) -> Result<(Vec<u8>, FileReport, Arc<PatientVocabulary>)> {
         let ts = io::transfer_syntax(file.meta());
         io::check_transfer_syntax(&ts)?;
         io::check_complete(&file, matches!(pixels, PixelStep::PassThrough))?;
         let key = harvest::patient_key(&file);
-        let own = self.harvest_object(&file);
-        let patient = self.merge_patient_vocabulary(&key, own);
+        let own = harvested.unwrap_or_else(|| self.harvest_object(&file));
+        let patient = self.merge_patient_vocabulary(&key, &own);
         let pseudo_id = pseudonym(&self.secret, &self.policy.pseudonyms.patient_id, &key.0).map_err(Error::policy)?;
         let pseudo_name = pseudonym(&self.secret, &self.policy.pseudonyms.patient_name, &key.0).map_err(Error::policy)?;
         if let Some(m) = &self.mappings {
