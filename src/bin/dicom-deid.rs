@@ -98,6 +98,14 @@ struct PolicyArgs {
 }
 
 fn main() {
+    // dicom-rs ends every data set it reads with an end-of-input error; with RUST_BACKTRACE=1
+    // in the shell each of those captured a backtrace (three per file, 4% of a header-only
+    // run). Library backtraces stay one variable away (RUST_LIB_BACKTRACE=1); panics still
+    // follow RUST_BACKTRACE. Set before any thread starts.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
+    without_huge_pages();
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::Verify(v)) => verify(v),
@@ -105,6 +113,17 @@ fn main() {
         None => run(cli.run),
     };
     std::process::exit(code);
+}
+
+/// Transparent huge pages off for this process. mimalloc asks for them on its arenas, and
+/// a header-only batch then spent a tenth of its time having 2 MB pages zeroed of which it
+/// used a few KB (`docs/benchmarks.md`, session 20).
+fn without_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
 }
 
 fn fail(msg: impl std::fmt::Display) -> i32 {
