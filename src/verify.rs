@@ -103,6 +103,8 @@ struct Needle {
 /// whose spellings are not enumerated (below) are matched on the readings.
 pub struct Needles {
     list: Vec<Needle>,
+    /// The needles' text, in bytes (for `memory_bytes`).
+    text_bytes: usize,
     spellings: Option<(AhoCorasick, Vec<(usize, Reading)>)>,
     other: Option<(AhoCorasick, Vec<usize>)>,
 }
@@ -171,7 +173,16 @@ impl Needles {
         let build = |pats: &mut dyn Iterator<Item = &[u8]>| AhoCorasick::new(pats).expect("literal patterns build");
         let spellings = (!patterns.is_empty()).then(|| (build(&mut patterns.iter().map(Vec::as_slice)), spelled));
         let other = (!other.is_empty()).then(|| (build(&mut other.iter().map(|&i| list[i].text.as_bytes())), other));
-        Needles { list, spellings, other }
+        let text_bytes = list.iter().map(|n| n.text.len()).sum();
+        Needles { list, text_bytes, spellings, other }
+    }
+
+    /// About how many heap bytes the needles and their automata hold.
+    pub fn memory_bytes(&self) -> usize {
+        let list = self.list.len() * std::mem::size_of::<Needle>() + self.text_bytes;
+        let spellings = self.spellings.as_ref().map_or(0, |(ac, ids)| ac.memory_usage() + ids.len() * std::mem::size_of::<(usize, Reading)>());
+        let other = self.other.as_ref().map_or(0, |(ac, ids)| ac.memory_usage() + ids.len() * std::mem::size_of::<usize>());
+        list + spellings + other
     }
 
     /// The first needle found in `hay` (a lower-case reading), by the rules of `scope`.

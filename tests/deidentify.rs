@@ -519,3 +519,35 @@ fn a_report_without_its_element_list_changes_nothing_else() {
     assert!(!short.report.elements.is_empty() && short.report.elements.iter().all(|e| e.source == "marker"), "only the markers' entries");
     assert_eq!(short.report.verification.removed_elements_checked, full.report.verification.removed_elements_checked);
 }
+
+#[test]
+fn dropped_patient_vocabularies_are_built_again_with_the_same_result() {
+    // Files of two patients, interleaved, each naming the other patient's files' text; with
+    // no memory for built vocabularies each file drops the other patient's and builds its
+    // own again (from every value harvested, in the order harvested).
+    let files: Vec<Vec<u8>> = (1..=6)
+        .map(|n| {
+            let p = if n % 2 == 0 { &EN_PATIENT } else { &IT_PATIENT };
+            let mut obj = dataset(p, &STUDY_A, n, None);
+            let note = format!("seen by {} on {}; tel {}", p.family.to_uppercase(), p.birth, p.phone);
+            obj.put(dicom_core::DataElement::new(Tag(0x0020, 0x4000), VR::LT, PrimitiveValue::from(note)));
+            encode(obj, EXPLICIT_LE)
+        })
+        .collect();
+    let run = |d: &Deidentifier| -> Vec<Vec<u8>> {
+        for f in &files {
+            d.harvest(f).unwrap();
+        }
+        files.iter().map(|f| d.deidentify(f).unwrap().bytes).collect()
+    };
+    let kept = deid();
+    let dropped = deid().patient_memory_budget(0);
+    let (a, b) = (run(&kept), run(&dropped));
+    assert_eq!(kept.patient_memory().0, 2, "both patients' vocabularies kept");
+    assert!(kept.patient_memory().1 > 0);
+    assert_eq!(dropped.patient_memory().0, 1, "only the last patient's vocabulary kept");
+    assert!(a == b, "the outputs differ when vocabularies are dropped and built again");
+    for (out, n) in b.iter().zip(1..) {
+        assert_no_phi(out, if n % 2 == 0 { &EN_PATIENT } else { &IT_PATIENT });
+    }
+}

@@ -25,6 +25,7 @@ use crate::report::{DetectionShare, FileReport};
 use crate::secret::Secret;
 use crate::text::{Detectors, Vocabulary};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 pub use harvest::PatientKey;
@@ -34,6 +35,15 @@ const PIXEL_DATA: dicom_core::Tag = dicom_core::Tag(0x7FE0, 0x0010);
 /// How many keyed date offsets are tried for a patient before the first is used anyway
 /// (the verifier then decides): with a few dates per patient nearly every first one is safe.
 const OFFSET_CANDIDATES: u32 = 16;
+
+/// The bytes the patients' built vocabularies and matchers may hold by default (a patient's
+/// are about 0.5 MB in the evaluation corpora, more for a long series: each instance UID is
+/// a value). Past it the least recently used are dropped and built again when needed. The
+/// page's workers each hold one engine, within the 4 GB of a WebAssembly memory.
+#[cfg(not(target_arch = "wasm32"))]
+pub const PATIENT_MEMORY: usize = 256 << 20;
+#[cfg(target_arch = "wasm32")]
+pub const PATIENT_MEMORY: usize = 128 << 20;
 
 /// Fewer detector runs than this are not worth another parse and decode of the file in each
 /// helping thread or worker ([`Deidentifier::detection_parts`]).
@@ -126,7 +136,9 @@ pub struct Deidentifier {
     pub(crate) harvest_selectors: Vec<Selector>,
     pub(crate) safe_private: HashSet<(String, u16, u8)>,
     /// Harvested vocabulary per patient (PHI: held in memory only, never logged).
-    patients: RwLock<HashMap<String, PatientEntry>>,
+    patients: RwLock<Patients>,
+    /// The bytes the patients' built vocabularies may hold ([`Patients::bound`]).
+    patient_memory: usize,
     mappings: Option<Mutex<Mappings>>,
     /// Put original and new values in the report (off by default: reports carry no PHI).
     pub(crate) report_values: bool,
@@ -143,22 +155,28 @@ pub struct Deidentifier {
 /// One patient of the batch: every value harvested so far, and the vocabulary built from
 /// them when a file of the patient is de-identified. Harvesting only adds values (a first
 /// pass over a series adds a few per file, each file's instance UIDs); the vocabulary is
-/// built on from the last one once it is asked for after that.
+/// built on from the last one once it is asked for after that. The built vocabulary may be
+/// dropped to bound memory ([`Patients::bound`]): it is then built again from `order`, the
+/// same vocabulary as before, since it is made by adding the same values in the same order.
 #[derive(Default)]
 struct PatientEntry {
     harvested: harvest::Harvest,
-    /// The values harvested since `built` was built.
-    pending: Vec<(String, crate::text::PhiKind)>,
+    /// `harvested` in the order the values came.
+    order: Vec<(String, crate::text::PhiKind)>,
+    /// How many of `order` `built` was built from.
+    built_len: usize,
     built: Option<Arc<PatientVocabulary>>,
     /// Shared by every version of `built` (see [`PatientVocabulary::offset`]).
     offset: Arc<OnceLock<Offset>>,
+    /// When a file of the patient last asked for its vocabulary ([`Patients::clock`]).
+    last_used: AtomicU64,
 }
 
 impl PatientEntry {
     fn add(&mut self, pairs: &harvest::Harvest) {
         for pair in pairs {
             if !self.harvested.contains(pair) {
-                self.pending.push(pair.clone());
+                self.order.push(pair.clone());
                 self.harvested.insert(pair.clone());
             }
         }
@@ -166,7 +184,7 @@ impl PatientEntry {
 
     /// The vocabulary of every value harvested, if it is built.
     fn current(&self) -> Option<&Arc<PatientVocabulary>> {
-        self.built.as_ref().filter(|_| self.pending.is_empty())
+        self.built.as_ref().filter(|_| self.built_len == self.order.len())
     }
 
     /// The vocabulary of every value harvested: the last one, with what came since.
@@ -175,25 +193,91 @@ impl PatientEntry {
             return b.clone();
         }
         let mut vocab = self.built.as_ref().map(|b| b.vocab.clone()).unwrap_or_default();
-        for (value, kind) in self.pending.drain(..) {
-            vocab.add(&value, kind);
+        for (value, kind) in &self.order[self.built_len..] {
+            vocab.add(value, *kind);
         }
+        self.built_len = self.order.len();
         let dates = self
             .harvested
             .iter()
             .filter(|(_, kind)| *kind == crate::text::PhiKind::Date)
             .filter_map(|(v, _)| crate::actions::dates::parse_da(v))
             .collect();
-        let built = Arc::new(PatientVocabulary { vocab, dates, offset: self.offset.clone(), ..Default::default() });
+        let vocab_bytes = vocab.memory_bytes() - vocab.automaton_bytes();
+        let built = Arc::new(PatientVocabulary {
+            vocab,
+            vocab_bytes,
+            dates,
+            offset: self.offset.clone(),
+            scans: crate::text::FindingCache::new(PatientVocabulary::SCAN_BYTES),
+            needles: OnceLock::new(),
+        });
         self.built = Some(built.clone());
         built
+    }
+
+    /// Drop the built vocabulary (files holding it keep it until they are done).
+    fn drop_built(&mut self) {
+        self.built = None;
+        self.built_len = 0;
+    }
+}
+
+/// The batch's patients, and which of them hold a built vocabulary.
+#[derive(Default)]
+struct Patients {
+    entries: HashMap<String, PatientEntry>,
+    built: HashSet<String>,
+    /// Counts requests for vocabularies: the recency of `PatientEntry::last_used`.
+    clock: AtomicU64,
+}
+
+impl Patients {
+    fn touch(&self, entry: &PatientEntry) {
+        entry.last_used.store(self.clock.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    /// Drop the built vocabularies of the patients least recently asked for, `keep` aside,
+    /// until those left hold at most `budget` bytes. A batch of thousands of patients would
+    /// otherwise keep every patient's matchers (hundreds of KB each) to its end.
+    fn bound(&mut self, keep: &str, budget: usize) {
+        let mut held: Vec<(u64, usize, &String)> = self
+            .built
+            .iter()
+            .filter_map(|k| {
+                let e = self.entries.get(k)?;
+                Some((e.last_used.load(Ordering::Relaxed), e.built.as_ref()?.memory_bytes(), k))
+            })
+            .collect();
+        let mut total: usize = held.iter().map(|h| h.1).sum();
+        if total <= budget {
+            return;
+        }
+        held.sort_unstable();
+        let mut dropped = Vec::new();
+        for (_, bytes, key) in held {
+            if total <= budget {
+                break;
+            }
+            if key != keep {
+                total -= bytes;
+                dropped.push(key.clone());
+            }
+        }
+        for key in dropped {
+            if let Some(e) = self.entries.get_mut(&key) {
+                e.drop_built();
+            }
+            self.built.remove(&key);
+        }
     }
 }
 
 /// One patient's harvested vocabulary and, built on first use, the verifier's matcher.
-#[derive(Default)]
 pub(crate) struct PatientVocabulary {
     pub vocab: Vocabulary,
+    /// `vocab`'s bytes without its automaton.
+    vocab_bytes: usize,
     /// The harvested dates `vocab` was built from, as day numbers.
     dates: HashSet<i64>,
     needles: OnceLock<crate::verify::Needles>,
@@ -207,6 +291,15 @@ pub(crate) struct PatientVocabulary {
 }
 
 impl PatientVocabulary {
+    /// The bytes a patient's remembered scans may hold.
+    const SCAN_BYTES: usize = 4 << 20;
+
+    /// About how many heap bytes this holds, matchers and remembered scans included.
+    fn memory_bytes(&self) -> usize {
+        let needles = self.needles.get().map_or(0, crate::verify::Needles::memory_bytes);
+        self.vocab_bytes + self.vocab.automaton_bytes() + needles + self.scans.memory_bytes() + self.dates.len() * 16
+    }
+
     fn needles(&self, policy: &Policy) -> &crate::verify::Needles {
         self.needles.get_or_init(|| crate::verify::Needles::new(&self.vocab, policy))
     }
@@ -265,7 +358,8 @@ impl Deidentifier {
             overrides,
             harvest_selectors,
             safe_private,
-            patients: RwLock::new(HashMap::new()),
+            patients: RwLock::new(Patients::default()),
+            patient_memory: PATIENT_MEMORY,
             mappings: None,
             report_values: false,
             report_elements: true,
@@ -384,27 +478,51 @@ impl Deidentifier {
     fn harvest_parsed(&self, obj: &dicom_object::DefaultDicomObject) -> harvest::Harvest {
         let key = harvest::patient_key(obj);
         let pairs = self.harvest_object(obj);
-        if let Some(entry) = self.patients.read().expect("vocabulary lock").get(&key.0) {
+        if let Some(entry) = self.patients.read().expect("vocabulary lock").entries.get(&key.0) {
             if pairs.is_subset(&entry.harvested) {
                 return pairs;
             }
         }
-        self.patients.write().expect("vocabulary lock").entry(key.0).or_default().add(&pairs);
+        self.patients.write().expect("vocabulary lock").entries.entry(key.0).or_default().add(&pairs);
         pairs
     }
 
     /// The patient's vocabulary with the harvested `pairs` added. When nothing is new (the usual case
     /// after the harvest pass) the shared one is returned as is, matchers already built.
     fn merge_patient_vocabulary(&self, key: &PatientKey, pairs: &harvest::Harvest) -> Arc<PatientVocabulary> {
-        if let Some(entry) = self.patients.read().expect("vocabulary lock").get(&key.0) {
-            if let Some(current) = entry.current().filter(|_| pairs.is_subset(&entry.harvested)) {
-                return current.clone();
+        {
+            let patients = self.patients.read().expect("vocabulary lock");
+            if let Some(entry) = patients.entries.get(&key.0) {
+                if let Some(current) = entry.current().filter(|_| pairs.is_subset(&entry.harvested)) {
+                    patients.touch(entry);
+                    return current.clone();
+                }
             }
         }
-        let mut patients = self.patients.write().expect("vocabulary lock");
-        let entry = patients.entry(key.0.clone()).or_default();
+        let mut guard = self.patients.write().expect("vocabulary lock");
+        let patients = &mut *guard;
+        let entry = patients.entries.entry(key.0.clone()).or_default();
         entry.add(pairs);
-        entry.vocabulary()
+        let vocabulary = entry.vocabulary();
+        patients.touch(&patients.entries[&key.0]);
+        patients.built.insert(key.0.clone());
+        patients.bound(&key.0, self.patient_memory);
+        vocabulary
+    }
+
+    /// How many patients hold a built vocabulary, and about how many bytes those hold.
+    pub fn patient_memory(&self) -> (usize, usize) {
+        let patients = self.patients.read().expect("vocabulary lock");
+        let bytes = patients.built.iter().filter_map(|k| Some(patients.entries.get(k)?.built.as_ref()?.memory_bytes())).sum();
+        (patients.built.len(), bytes)
+    }
+
+    /// Bound the memory of the patients' built vocabularies and matchers to about `bytes`
+    /// (default [`PATIENT_MEMORY`]): those least recently used are dropped and built again
+    /// when asked for, with the same result.
+    pub fn patient_memory_budget(mut self, bytes: usize) -> Self {
+        self.patient_memory = bytes;
+        self
     }
 
     /// The patient's date offset: the first of a series of candidates keyed by the secret and

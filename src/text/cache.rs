@@ -3,12 +3,22 @@
 
 use super::Finding;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
 
-/// Findings by text, one map per mode ([normal, strict]). In memory only; cleared when full.
-#[derive(Default)]
+/// Findings by text, one map per mode ([normal, strict]). In memory only; a map is cleared
+/// when it holds `ENTRIES` texts or `max_bytes` (about) of texts and findings.
 pub struct FindingCache {
     maps: [RwLock<HashMap<Box<str>, Vec<Finding>>>; 2],
+    /// Approximate heap bytes held by each map.
+    bytes: [AtomicUsize; 2],
+    max_bytes: usize,
+}
+
+impl Default for FindingCache {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_BYTES)
+    }
 }
 
 impl FindingCache {
@@ -16,6 +26,18 @@ impl FindingCache {
     const ENTRIES: usize = 20_000;
     /// Texts longer than this are not kept.
     const TEXT_BYTES: usize = 4096;
+    /// The bytes a map may hold by default.
+    pub const DEFAULT_BYTES: usize = 16 << 20;
+
+    /// A cache whose maps are cleared when either holds about `max_bytes`.
+    pub fn new(max_bytes: usize) -> Self {
+        FindingCache { maps: Default::default(), bytes: Default::default(), max_bytes }
+    }
+
+    /// About how many heap bytes the cache holds.
+    pub fn memory_bytes(&self) -> usize {
+        self.bytes.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
 
     /// The findings of `text` in mode `strict`: remembered, or made by `scan` and remembered.
     pub fn get_or_scan(&self, text: &str, strict: bool, scan: impl FnOnce() -> Vec<Finding>) -> Vec<Finding> {
@@ -27,13 +49,24 @@ impl FindingCache {
             return hit.clone();
         }
         let found = scan();
+        let size = entry_bytes(text, &found);
+        let bytes = &self.bytes[strict as usize];
         let mut m = map.write().expect("finding cache");
-        if m.len() >= Self::ENTRIES {
+        if m.len() >= Self::ENTRIES || bytes.load(Ordering::Relaxed) + size > self.max_bytes {
             m.clear();
+            bytes.store(0, Ordering::Relaxed);
         }
-        m.insert(text.into(), found.clone());
+        if m.insert(text.into(), found.clone()).is_none() {
+            bytes.fetch_add(size, Ordering::Relaxed);
+        }
         found
     }
+}
+
+/// The heap bytes of one entry, map slot included (an estimate).
+fn entry_bytes(text: &str, found: &[Finding]) -> usize {
+    let findings: usize = found.iter().map(|f| std::mem::size_of::<Finding>() + f.rule.len()).sum();
+    text.len() + findings + std::mem::size_of::<(Box<str>, Vec<Finding>)>() + 8
 }
 
 #[cfg(test)]
@@ -60,5 +93,23 @@ mod tests {
         cache.get_or_scan(&long, false, || scan(false));
         cache.get_or_scan(&long, false, || scan(false));
         assert_eq!(scans.get(), 4, "long texts are scanned each time");
+    }
+
+    #[test]
+    fn a_map_past_its_bytes_is_cleared() {
+        let cache = FindingCache::new(1000);
+        let scans = Cell::new(0);
+        let scan = || {
+            scans.set(scans.get() + 1);
+            Vec::new()
+        };
+        let texts: Vec<String> = (0..20).map(|i| format!("{i:0>100}")).collect();
+        for t in &texts {
+            cache.get_or_scan(t, false, scan);
+            assert!(cache.memory_bytes() <= 1000, "{} bytes held", cache.memory_bytes());
+        }
+        assert!(cache.memory_bytes() > 0);
+        cache.get_or_scan(&texts[0], false, scan);
+        assert_eq!(scans.get(), 21, "the first text was dropped when the map was cleared");
     }
 }

@@ -76,6 +76,19 @@ impl Vocabulary {
         }
     }
 
+    /// About how many heap bytes the vocabulary holds, its automaton included if built.
+    pub fn memory_bytes(&self) -> usize {
+        // Each literal is held as itself, folded, and folded again as the index's key.
+        let strings: usize = self.entries.iter().zip(&self.folded).map(|(e, f)| e.literal.len() + 2 * f.len()).sum();
+        let slots = self.entries.len() * (std::mem::size_of::<Entry>() + 2 * std::mem::size_of::<String>() + std::mem::size_of::<usize>() + 8);
+        strings + slots + self.automaton_bytes()
+    }
+
+    /// The heap bytes of the automaton, if it is built.
+    pub fn automaton_bytes(&self) -> usize {
+        self.automaton.get().and_then(Option::as_ref).map_or(0, AhoCorasick::memory_usage)
+    }
+
     /// Every literal string held (including derived variants).
     pub fn literals(&self) -> Vec<(String, PhiKind)> {
         self.entries.iter().map(|e| (e.literal.clone(), e.kind)).collect()
