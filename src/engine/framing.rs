@@ -16,9 +16,7 @@ use dicom_parser::dataset::LazyDataToken;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use std::io::Cursor;
 
-const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
-const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
-const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
+use super::{EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE};
 
 /// How much of a raw data set is read to find its SOP Class and Instance UIDs (group 0008,
 /// near the start). The CLI's header read starts with this many bytes, so that the harvest

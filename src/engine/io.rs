@@ -2,7 +2,7 @@
 //! with a rebuilt file meta group (no source AE title, no private meta information).
 
 use super::framing::Repair;
-use super::EXPLICIT_LE;
+use super::{EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, PIXEL_DATA};
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::Limits;
 use dicom_core::value::PrimitiveValue;
@@ -51,7 +51,7 @@ pub(crate) fn parse_framed(input: &[u8], header_only: bool, limits: &Limits) -> 
 
 /// UN values of attributes whose VR is known, re-read as that VR (see `unknown_vr`).
 fn with_known_vrs(mut file: DefaultDicomObject) -> DefaultDicomObject {
-    let big_endian = transfer_syntax(file.meta()) == EXPLICIT_BIG_ENDIAN;
+    let big_endian = transfer_syntax(file.meta()) == EXPLICIT_BE;
     super::unknown_vr::resolve(&mut file, big_endian);
     file
 }
@@ -189,9 +189,6 @@ pub fn transfer_syntax(meta: &FileMetaTable) -> String {
     meta.transfer_syntax().trim_end_matches('\0').to_string()
 }
 
-const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
-const EXPLICIT_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
-const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 /// Spare capacity worth leaving in a Pixel Data buffer, so that the data set's header can be
 /// put in front of it in place.
 pub(crate) const HEADER_ROOM: usize = 256 << 10;

@@ -7,7 +7,6 @@ mod framing;
 mod harvest;
 pub(crate) mod io;
 mod structure;
-pub(crate) use structure::EXPLICIT_LE;
 mod unknown_sequences;
 mod unknown_vr;
 /// The engine's parse (header walk, then dicom-object), for callers and fuzz targets.
@@ -30,7 +29,11 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 pub use harvest::PatientKey;
 
-const PIXEL_DATA: dicom_core::Tag = dicom_core::Tag(0x7FE0, 0x0010);
+/// The tag and the uncompressed transfer syntaxes the engine's modules name.
+pub(crate) const PIXEL_DATA: dicom_core::Tag = dicom_core::Tag(0x7FE0, 0x0010);
+pub(crate) const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
+pub(crate) const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+pub(crate) const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
 
 /// How many keyed date offsets are tried for a patient before the first is used anyway
 /// (the verifier then decides): with a few dates per patient nearly every first one is safe.

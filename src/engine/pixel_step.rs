@@ -10,7 +10,7 @@ use dicom_core::dictionary::UidDictionary;
 use dicom_core::Tag;
 use dicom_object::mem::InMemDicomObject;
 
-const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+use super::PIXEL_DATA;
 const FLOAT_PIXEL_DATA: [Tag; 2] = [Tag(0x7FE0, 0x0008), Tag(0x7FE0, 0x0009)];
 const BURNED_IN_ANNOTATION: Tag = Tag(0x0028, 0x0301);
 

@@ -25,9 +25,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use std::io::{Cursor, Read};
 
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
-pub(crate) const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
-const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
-const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+use super::{EXPLICIT_LE, IMPLICIT_LE, PIXEL_DATA};
 
 /// How far the walk got.
 #[derive(Debug, PartialEq, Eq)]

@@ -19,7 +19,7 @@ const UNDEFINED: u32 = 0xFFFF_FFFF;
 const ITEM: Tag = Tag(0xFFFE, 0xE000);
 const ITEM_END: Tag = Tag(0xFFFE, 0xE00D);
 const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
-const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+use super::PIXEL_DATA;
 /// Deeper nesting is left to the parser and the header walk, which refuse it by the policy.
 const MAX_DEPTH: u32 = 128;
 /// The only syntaxes with implicit VR, big endian or a deflated data set: not rewritten.
