@@ -40,7 +40,7 @@ pub(crate) const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
 const OFFSET_CANDIDATES: u32 = 16;
 
 /// The bytes the patients' built vocabularies and matchers may hold by default (a patient's
-/// are about 0.5 MB in the evaluation corpora, more for a long series: each instance UID is
+/// are about 0.3 MB in the evaluation corpora, more for a long series: each instance UID is
 /// a value). Past it the least recently used are dropped and built again when needed. The
 /// page's workers each hold one engine, within the 4 GB of a WebAssembly memory.
 #[cfg(not(target_arch = "wasm32"))]
