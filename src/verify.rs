@@ -20,7 +20,7 @@ use std::io::Read;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+use crate::engine::DEFLATED;
 /// The markers: PatientIdentityRemoved, DeidentificationMethod,
 /// DeidentificationMethodCodeSequence, LongitudinalTemporalInformationModified.
 const MARKERS: [u32; 4] = [0x0012_0062, 0x0012_0063, 0x0012_0064, 0x0028_0303];

@@ -34,6 +34,7 @@ pub(crate) const PIXEL_DATA: dicom_core::Tag = dicom_core::Tag(0x7FE0, 0x0010);
 pub(crate) const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 pub(crate) const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 pub(crate) const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
+pub(crate) const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 
 /// How many keyed date offsets are tried for a patient before the first is used anyway
 /// (the verifier then decides): with a few dates per patient nearly every first one is safe.

@@ -24,8 +24,7 @@ use dicom_parser::stateful::decode::StatefulDecode;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use std::io::{Cursor, Read};
 
-const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
-use super::{EXPLICIT_LE, IMPLICIT_LE, PIXEL_DATA};
+use super::{DEFLATED, EXPLICIT_LE, IMPLICIT_LE, PIXEL_DATA};
 
 /// How far the walk got.
 #[derive(Debug, PartialEq, Eq)]

@@ -19,11 +19,11 @@ const UNDEFINED: u32 = 0xFFFF_FFFF;
 const ITEM: Tag = Tag(0xFFFE, 0xE000);
 const ITEM_END: Tag = Tag(0xFFFE, 0xE00D);
 const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
-use super::PIXEL_DATA;
+use super::{DEFLATED, EXPLICIT_BE, IMPLICIT_LE, PIXEL_DATA};
 /// Deeper nesting is left to the parser and the header walk, which refuse it by the policy.
 const MAX_DEPTH: u32 = 128;
 /// The only syntaxes with implicit VR, big endian or a deflated data set: not rewritten.
-const NOT_EXPLICIT_LE: [&str; 3] = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"];
+const NOT_EXPLICIT_LE: [&str; 3] = [IMPLICIT_LE, EXPLICIT_BE, DEFLATED];
 
 /// `file` (a Part 10 file with its meta group length) with every UN of undefined length
 /// rewritten as an SQ, or `None` when it has none (or cannot be followed). `file` may be the
